@@ -1,0 +1,141 @@
+/**
+ * The interfaces the core and the HTTP layer use to reach state. Two implementations each:
+ * adapters/redis (production, shared by every replica) and adapters/memory (embedded default,
+ * single replica). Both pass the same contract suite (test/adapters/store-contract.ts).
+ */
+import type { RateCounts, Session, User } from "./core/types.ts";
+
+/** Input of the decision's single round trip. */
+export interface DecisionStateQuery {
+  /** Session handle (SHA-256 of the cookie token), when the request carried a cookie. */
+  sessionId: string | undefined;
+  /** User id, when the identity came from a bearer JWT (no session). */
+  userId: string | undefined;
+  clientIp: string;
+  now: number;
+  /** Sliding window for the rate counters; undefined = do not count (e.g. no rate limits set). */
+  rateWindowMs: number | undefined;
+  /** Where this request comes from, recorded as the session's last seen location. */
+  location: { lat: number; lon: number } | undefined;
+  /** Idle time-out: a live session's expiry is pushed to now + idle (capped by absolute). */
+  idleTimeoutMs: number;
+}
+
+/** Output of the decision's single round trip. */
+export interface DecisionState {
+  /** The session as it was BEFORE this request touched it (lastSeenAt/lastLat/lastLon are the previous ones). */
+  session: Session | undefined;
+  user: User | undefined;
+  rate: RateCounts;
+  /** Dynamic IP reputation points (failed step-ups, rate violations); 0 when clean. */
+  ipReputation: number;
+}
+
+/** Reads session + user + counters + IP reputation and bumps counters, in ONE round trip. */
+export interface DecisionStateReader {
+  read(query: DecisionStateQuery): Promise<DecisionState>;
+}
+
+export type NewSession = Omit<Session, "id" | "createdAt" | "lastSeenAt" | "lastLat" | "lastLon">;
+
+export interface SessionStore {
+  /** Creates a session and returns its secret cookie token (shown once) and the stored record. */
+  create(input: NewSession, now: number, absoluteTtlMs: number): Promise<{ token: string; session: Session }>;
+  get(sessionId: string): Promise<Session | undefined>;
+  /**
+   * Replaces a session by a new one with a new token (fixation defence on every privilege change),
+   * applying `patch`. Returns undefined when the old one no longer exists.
+   */
+  rotate(
+    sessionId: string,
+    patch: Partial<NewSession>,
+    now: number,
+    absoluteTtlMs: number,
+  ): Promise<{ token: string; session: Session } | undefined>;
+  /** Applies `patch` to a live session; false when it does not exist. */
+  update(sessionId: string, patch: Partial<NewSession>): Promise<boolean>;
+  delete(sessionId: string): Promise<boolean>;
+  listByUser(userId: string): Promise<Session[]>;
+  /** Deletes every session of the user; returns how many there were. */
+  deleteByUser(userId: string): Promise<number>;
+}
+
+export interface UserStore {
+  get(userId: string): Promise<User | undefined>;
+  /** Creates or replaces. */
+  put(user: User): Promise<void>;
+  /** Applies a patch; false when the user does not exist. */
+  update(userId: string, patch: Partial<Omit<User, "id">>): Promise<boolean>;
+  delete(userId: string): Promise<boolean>;
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+}
+
+/** A WebAuthn credential (passkey) registered to a user. */
+export interface StoredCredential {
+  /** base64url credential id. */
+  id: string;
+  userId: string;
+  /** base64url COSE public key. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  deviceType: "singleDevice" | "multiDevice";
+  backedUp: boolean;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Free label, e.g. the authenticator's AAGUID or "passkey". */
+  label: string;
+}
+
+export interface CredentialStore {
+  listByUser(userId: string): Promise<StoredCredential[]>;
+  get(credentialId: string): Promise<StoredCredential | undefined>;
+  add(credential: StoredCredential): Promise<void>;
+  /** Stores the new signature counter and last use time; false when the credential is gone. */
+  recordUse(credentialId: string, counter: number, usedAt: number): Promise<boolean>;
+  delete(credentialId: string): Promise<boolean>;
+}
+
+/** Single-use values with a TTL: WebAuthn challenges, enrollment tokens (stored by hash). */
+export interface OneTimeStore {
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Returns the value and deletes it atomically (GETDEL): a second take gets undefined. */
+  take(key: string): Promise<string | undefined>;
+}
+
+/** Counters with an expiry: failed-attempt regulation, bans, dynamic IP reputation. */
+export interface CounterStore {
+  /** Adds `by` to the counter and (re)sets its expiry; returns the new value. */
+  add(key: string, by: number, ttlMs: number): Promise<number>;
+  get(key: string): Promise<number>;
+  delete(key: string): Promise<void>;
+}
+
+/** Remembers keys for a while: the first claim of a key wins, later ones are replays. */
+export interface ReplayGuard {
+  /** true the first time a key is claimed within ttl, false afterwards. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface StoreHealth {
+  /** Resolves when the store answers; rejects (or resolves false) when it does not. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+  readonly kind: "redis" | "memory";
+}
+
+/** Everything stateful, as one bundle built once in main.ts. */
+export interface Stores {
+  decisions: DecisionStateReader;
+  sessions: SessionStore;
+  users: UserStore;
+  credentials: CredentialStore;
+  oneTime: OneTimeStore;
+  counters: CounterStore;
+  replay: ReplayGuard;
+  health: StoreHealth;
+}
+
+/** Key for the dynamic IP reputation counter in CounterStore; read by the decision script too. */
+export const ipReputationKey = (ip: string): string => `iprep:${ip}`;
