@@ -1,0 +1,46 @@
+/** Passkeys as hashes `cred:<credentialId>`, indexed per user in `user-creds:<userId>`. */
+import type { CredentialStore, StoredCredential } from "../../ports.ts";
+import { credentialFromFields, credentialToFields, flattenFields } from "./codec.ts";
+import type { RedisContext } from "./context.ts";
+
+const OWNER = "userId";
+
+export function createRedisCredentialStore({ client, keys, scripts }: RedisContext): CredentialStore {
+  const get = async (credentialId: string) =>
+    credentialFromFields(credentialId, await client.hgetall(keys.credential(credentialId)));
+
+  return {
+    get,
+
+    async listByUser(userId) {
+      const ids = await client.smembers(keys.userCredentials(userId));
+      const credentials = await Promise.all(ids.map(get));
+      return credentials
+        .filter((credential): credential is StoredCredential => credential !== undefined)
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    },
+
+    async add(credential) {
+      const fields = flattenFields(credentialToFields(credential));
+      await scripts.putIndexed(
+        keys.credential(credential.id),
+        keys.userCredentialsPrefix,
+        OWNER,
+        credential.id,
+        0,
+        fields,
+      );
+    },
+
+    async recordUse(credentialId, counter, usedAt) {
+      const fields = ["counter", String(counter), "lastUsedAt", String(usedAt)];
+      const key = keys.credential(credentialId);
+      return (await scripts.patchIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId, fields)) === 1;
+    },
+
+    async delete(credentialId) {
+      const key = keys.credential(credentialId);
+      return (await scripts.takeIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId)).length > 0;
+    },
+  };
+}

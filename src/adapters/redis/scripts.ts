@@ -1,0 +1,203 @@
+/**
+ * Lua scripts, registered with ioredis `defineCommand` (EVALSHA, falling back to EVAL on
+ * NOSCRIPT). Every multi-step change runs as one script so it is atomic and costs one round trip
+ * on the auto-pipelined client. Keys built inside a script (from a prefix) are not declared in
+ * KEYS: fine for a standalone or Sentinel Redis; Redis Cluster is not supported.
+ *
+ * "Indexed" hashes are hashes whose id is also a member of a set: a session in
+ * user-sessions:<userId>, a credential in user-creds:<userId>, a user in `users`. When `ownerField`
+ * is given the set is `<setPrefix><value of ownerField>`; when it is "" the set is `setPrefix` itself.
+ */
+import type Redis from "ioredis";
+
+/**
+ * Reads session + user, bumps lastSeen and the rate counters, reads IP reputation.
+ * Key names come in as arguments built by keys.ts; rate keys are <ratePrefix><scope>:<id>:<window>.
+ */
+const DECISION_READ = `
+local sessionKey, sessionId, userSessionsPrefix = ARGV[1], ARGV[2], ARGV[3]
+local userKeyPrefix, userId = ARGV[4], ARGV[5]
+local now, idle = tonumber(ARGV[6]), tonumber(ARGV[7])
+local lat, lon = ARGV[8], ARGV[9]
+local ratePrefix, curWindow, prevWindow, counterTtl = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
+local ip, ipRepKey = ARGV[14], ARGV[15]
+
+local session = {}
+local live = false
+if sessionKey ~= "" then
+  local key = sessionKey
+  session = redis.call("HGETALL", key)
+  if #session > 0 then
+    local fields = {}
+    for i = 1, #session, 2 do fields[session[i]] = session[i + 1] end
+    local expiresAt = tonumber(fields.expiresAt) or 0
+    local lastSeen = tonumber(fields.lastSeenAt) or 0
+    -- The key TTL normally expires the session; this also covers a session never read since it
+    -- was created (its TTL is still the absolute one) and replicas whose clocks disagree.
+    if expiresAt <= now or now - lastSeen > idle then
+      redis.call("DEL", key)
+      redis.call("SREM", userSessionsPrefix .. (fields.userId or ""), sessionId)
+      session = {}
+    else
+      live = true
+      userId = fields.userId or ""
+      if lat ~= "" then
+        redis.call("HSET", key, "lastSeenAt", ARGV[6], "lastLat", lat, "lastLon", lon)
+      else
+        redis.call("HSET", key, "lastSeenAt", ARGV[6])
+      end
+      redis.call("PEXPIRE", key, math.floor(math.min(idle, expiresAt - now)))
+    end
+  end
+end
+
+local user = {}
+if userId ~= "" then user = redis.call("HGETALL", userKeyPrefix .. userId) end
+
+local function count(scope, id)
+  if ratePrefix == "" or id == "" then return 0, 0 end
+  local base = ratePrefix .. scope .. ":" .. id .. ":"
+  local current = redis.call("INCR", base .. curWindow)
+  redis.call("PEXPIRE", base .. curWindow, counterTtl)
+  return current, tonumber(redis.call("GET", base .. prevWindow)) or 0
+end
+
+local reply = { #session }
+for i = 1, #session do reply[#reply + 1] = session[i] end
+reply[#reply + 1] = #user
+for i = 1, #user do reply[#reply + 1] = user[i] end
+local sc, sp = count("session", live and sessionId or "")
+local uc, up = count("user", userId)
+local ic, ipv = count("ip", ip)
+reply[#reply + 1] = sc
+reply[#reply + 1] = sp
+reply[#reply + 1] = uc
+reply[#reply + 1] = up
+reply[#reply + 1] = ic
+reply[#reply + 1] = ipv
+reply[#reply + 1] = tonumber(redis.call("GET", ipRepKey)) or 0
+return reply
+`;
+
+/** Shared prologue: the set an indexed hash belongs to. */
+const SET_OF = `
+local function setOf(setPrefix, ownerField, owner)
+  if ownerField == "" then return setPrefix end
+  return setPrefix .. (owner or "")
+end
+`;
+
+/** KEYS[1] hash; ARGV setPrefix, ownerField, member, ttlMs ("0" = none), field, value, … */
+const PUT_INDEXED = `${SET_OF}
+local setPrefix, ownerField, member, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local newOwner = nil
+for i = 5, #ARGV, 2 do if ARGV[i] == ownerField then newOwner = ARGV[i + 1] end end
+if ownerField ~= "" then
+  local oldOwner = redis.call("HGET", KEYS[1], ownerField)
+  if oldOwner and oldOwner ~= newOwner then redis.call("SREM", setPrefix .. oldOwner, member) end
+end
+redis.call("DEL", KEYS[1])
+redis.call("HSET", KEYS[1], unpack(ARGV, 5))
+if ttl > 0 then redis.call("PEXPIRE", KEYS[1], ttl) end
+redis.call("SADD", setOf(setPrefix, ownerField, newOwner), member)
+return 1
+`;
+
+/** KEYS[1] hash; ARGV setPrefix, ownerField, member, field, value, … → 0 when the hash is gone. */
+const PATCH_INDEXED = `${SET_OF}
+local setPrefix, ownerField, member = ARGV[1], ARGV[2], ARGV[3]
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+if ownerField ~= "" then
+  local oldOwner = redis.call("HGET", KEYS[1], ownerField)
+  for i = 4, #ARGV, 2 do
+    if ARGV[i] == ownerField and ARGV[i + 1] ~= oldOwner then
+      redis.call("SREM", setOf(setPrefix, ownerField, oldOwner), member)
+      redis.call("SADD", setOf(setPrefix, ownerField, ARGV[i + 1]), member)
+    end
+  end
+end
+if #ARGV >= 5 then redis.call("HSET", KEYS[1], unpack(ARGV, 4)) end
+return 1
+`;
+
+/** KEYS[1] hash; ARGV setPrefix, ownerField, member → the hash's fields (flat), now deleted. */
+const TAKE_INDEXED = `${SET_OF}
+local setPrefix, ownerField, member = ARGV[1], ARGV[2], ARGV[3]
+local fields = redis.call("HGETALL", KEYS[1])
+if #fields == 0 then return fields end
+local owner = nil
+if ownerField ~= "" then owner = redis.call("HGET", KEYS[1], ownerField) end
+redis.call("DEL", KEYS[1])
+redis.call("SREM", setOf(setPrefix, ownerField, owner), member)
+return fields
+`;
+
+/** KEYS[1] set; ARGV hashPrefix → how many member hashes existed; deletes them and the set. */
+const DELETE_ALL_INDEXED = `
+local deleted = 0
+for _, member in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  deleted = deleted + redis.call("DEL", ARGV[1] .. member)
+end
+redis.call("DEL", KEYS[1])
+return deleted
+`;
+
+/** KEYS[1] counter; ARGV by, ttlMs → the new value. */
+const COUNTER_ADD = `
+local value = redis.call("INCRBY", KEYS[1], ARGV[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return value
+`;
+
+type Arg = string | number;
+
+export interface VigilScripts {
+  decisionRead(args: Arg[]): Promise<Array<string | number>>;
+  putIndexed(
+    key: string,
+    setPrefix: string,
+    ownerField: string,
+    member: string,
+    ttlMs: number,
+    fields: string[],
+  ): Promise<number>;
+  patchIndexed(
+    key: string,
+    setPrefix: string,
+    ownerField: string,
+    member: string,
+    fields: string[],
+  ): Promise<number>;
+  takeIndexed(key: string, setPrefix: string, ownerField: string, member: string): Promise<string[]>;
+  deleteAllIndexed(setKey: string, hashPrefix: string): Promise<number>;
+  counterAdd(key: string, by: number, ttlMs: number): Promise<number>;
+}
+
+const SCRIPTS = {
+  vigilDecisionRead: { lua: DECISION_READ, numberOfKeys: 0 },
+  vigilPutIndexed: { lua: PUT_INDEXED, numberOfKeys: 1 },
+  vigilPatchIndexed: { lua: PATCH_INDEXED, numberOfKeys: 1 },
+  vigilTakeIndexed: { lua: TAKE_INDEXED, numberOfKeys: 1 },
+  vigilDeleteAllIndexed: { lua: DELETE_ALL_INDEXED, numberOfKeys: 1 },
+  vigilCounterAdd: { lua: COUNTER_ADD, numberOfKeys: 1 },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+
+/** Registers the scripts on the client (idempotent) and returns typed callers. */
+export function defineScripts(client: Redis): VigilScripts {
+  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+  const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
+  const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
+  return {
+    decisionRead: (args) => run("vigilDecisionRead", args),
+    putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
+      run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
+    patchIndexed: (key, setPrefix, ownerField, member, fields) =>
+      run("vigilPatchIndexed", [key, setPrefix, ownerField, member, ...fields]),
+    takeIndexed: (key, setPrefix, ownerField, member) =>
+      run("vigilTakeIndexed", [key, setPrefix, ownerField, member]),
+    deleteAllIndexed: (setKey, hashPrefix) => run("vigilDeleteAllIndexed", [setKey, hashPrefix]),
+    counterAdd: (key, by, ttlMs) => run("vigilCounterAdd", [key, by, ttlMs]),
+  };
+}
