@@ -1,0 +1,67 @@
+/**
+ * Holds the live policy and reloads it when the file changes (or on SIGHUP, wired in main.ts).
+ * A file that fails to parse or compile is refused: the error is logged and counted, and the
+ * previous policy keeps serving. At start a bad file is fatal (the caller lets it throw).
+ */
+import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import { type CompileOptions, compilePolicyText, type Policy } from "../../policy/compile.ts";
+import { SAMPLE_POLICY } from "../../policy/sample-policy.ts";
+
+export interface PolicySourceEvents {
+  onReload(result: { ok: true; version: string } | { ok: false; error: string }): void;
+}
+
+export class PolicySource {
+  private policy: Policy;
+  private watcher: FSWatcher | undefined;
+  private debounce: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    /** Policy file; undefined = the built-in sample policy (never reloaded). */
+    readonly path: string | undefined,
+    private readonly options: CompileOptions,
+    private readonly events: PolicySourceEvents,
+  ) {
+    this.policy = compilePolicyText(path ? readFileSync(path, "utf8") : SAMPLE_POLICY, options);
+  }
+
+  current(): Policy {
+    return this.policy;
+  }
+
+  /** Re-reads the file; true when the new policy is serving. */
+  reload(): boolean {
+    if (!this.path) return false;
+    try {
+      const next = compilePolicyText(readFileSync(this.path, "utf8"), this.options);
+      const changed = next.version !== this.policy.version;
+      this.policy = next;
+      if (changed) this.events.onReload({ ok: true, version: next.version });
+      return true;
+    } catch (error) {
+      this.events.onReload({ ok: false, error: (error as Error).message });
+      return false;
+    }
+  }
+
+  /**
+   * Watches the file's directory rather than the file: editors and Kubernetes ConfigMaps replace
+   * files (rename, symlink swap), which a watch on the old inode would miss.
+   */
+  watch(): void {
+    if (!this.path || this.watcher) return;
+    const name = basename(this.path);
+    this.watcher = watch(dirname(this.path), (_event, file) => {
+      if (file !== null && file !== name && !file.startsWith("..")) return;
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.reload(), 100);
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
