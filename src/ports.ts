@@ -139,3 +139,12 @@ export interface Stores {
 
 /** Key for the dynamic IP reputation counter in CounterStore; read by the decision script too. */
 export const ipReputationKey = (ip: string): string => `iprep:${ip}`;
+
+/** Verifies bearer JWTs from configured issuers (signature results cached until exp). */
+export interface BearerVerifier {
+  /**
+   * The token's claims, or undefined when the token is not valid (bad signature, issuer, audience,
+   * expiry). Rejects only when verification could not be attempted (e.g. JWKS unreachable).
+   */
+  verify(token: string, now: number): Promise<import("./core/identity.ts").TokenClaims | undefined>;
+}

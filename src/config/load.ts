@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { type FileConfig, configSchema } from "./schema.ts";
+import { configSchema, type FileConfig } from "./schema.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -124,13 +124,20 @@ export const configSchema = z
       .prefault({}),
     risk: z
       .object({
-        ip_lists: z.array(ipListSchema).default([]),
+        ip_lists: z
+          .array(ipListSchema)
+          .default([])
+          .refine((lists) => new Set(lists.map((l) => l.name)).size === lists.length, {
+            message: "list names must be unique (they name the risk reasons)",
+          }),
         geo: z
           .object({
             enabled: z.boolean().default(true),
             country_mismatch_points: z.number().int().min(0).max(100).default(30),
             impossible_travel_points: z.number().int().min(0).max(100).default(50),
             max_speed_kmh: z.number().positive().default(1000),
+            /** Moves shorter than this are geoip noise (city-level accuracy), never travel. */
+            min_travel_km: z.number().min(0).default(100),
           })
           .prefault({}),
         rate: z
@@ -142,9 +149,7 @@ export const configSchema = z
             soft_points: z.number().int().min(0).max(100).default(30),
           })
           .prefault({}),
-        user_agent: z
-          .object({ change_points: z.number().int().min(0).max(100).default(20) })
-          .prefault({}),
+        user_agent: z.object({ change_points: z.number().int().min(0).max(100).default(20) }).prefault({}),
         dynamic_ip: z
           .object({
             failed_stepup_points: z.number().int().min(0).max(100).default(20),

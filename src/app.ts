@@ -1,0 +1,47 @@
+/**
+ * createApp(deps): the HTTP surface. Transport only: every route delegates to a module that owns
+ * its concern. The client's socket address arrives as the `peer` binding (see main.ts).
+ */
+import { Hono } from "hono";
+import type { Config } from "./config/load.ts";
+import { createForwardAuthHandler, type ForwardAuthDeps } from "./http/forward-auth/handler.ts";
+import { registerHealthRoutes } from "./http/health.ts";
+import type { Logger } from "./observe/logger.ts";
+import type { Metrics } from "./observe/metrics.ts";
+import type { Policy } from "./policy/compile.ts";
+import type { BearerVerifier, Stores } from "./ports.ts";
+import type { GeoPoint, IpListMatcher } from "./risk/types.ts";
+
+export type AppEnv = { Bindings: { peer: string } };
+
+export interface AppDeps {
+  config: Config;
+  stores: Stores;
+  policy: { current(): Policy };
+  ipLists: { current(): readonly IpListMatcher[] };
+  geo: (ip: string) => GeoPoint | undefined;
+  bearer: BearerVerifier | undefined;
+  isTrustedProxy: (ip: string) => boolean;
+  clock: () => number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const forwardAuth = createForwardAuthHandler(deps satisfies ForwardAuthDeps);
+
+  // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
+  app.all("/auth", (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
+  registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
+
+  app.notFound((c) => c.json({ error: "not_found" }, 404));
+  app.onError((error, c) => {
+    deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
+    return c.json({ error: "internal_error" }, c.req.path === "/auth" ? 503 : 500, {
+      "cache-control": "no-store",
+    });
+  });
+  return app;
+}

@@ -1,0 +1,138 @@
+/**
+ * The decision: pure, synchronous, no I/O. Everything it needs arrives in DecideInput, so every
+ * branch is covered by table tests (test/core/decide.test.ts).
+ */
+import type { CompiledRule } from "../policy/compile.ts";
+import type { IdentityState } from "./identity.ts";
+import { Reason } from "./reasons.ts";
+import type { Action, AddressOptions, Decision, Identity, RiskAssessment } from "./types.ts";
+
+export interface StepUpSettings {
+  /** acr a passkey step-up grants and a stepup rule demands. */
+  acr: string;
+  /** How recent a step-up must be for max_age 0 (the redirect back must still pass). */
+  immediateGraceMs: number;
+  /** How recent a step-up answers a risk-triggered challenge (also bound to the same client IP). */
+  riskMaxAgeMs: number;
+}
+
+export interface DecideInput {
+  now: number;
+  rule: CompiledRule;
+  options: AddressOptions;
+  isPreflight: boolean;
+  corsPreflight: "allow" | "authenticate";
+  clientIp: string;
+  identity: IdentityState;
+  risk: RiskAssessment;
+  stepUp: StepUpSettings;
+}
+
+const STRENGTH: Record<Action, number> = { bypass: 0, authenticated: 1, stepup: 2, deny: 3 };
+
+/** The rule's action, tightened (never loosened) by options on the forwardAuth address. */
+export function effectiveAction(
+  rule: CompiledRule,
+  options: AddressOptions,
+): { action: Action; maxAgeMs: number } {
+  let action = rule.action;
+  let maxAgeMs = rule.maxAgeMs ?? Number.POSITIVE_INFINITY;
+  if (options.groups.length > 0 && STRENGTH[action] < STRENGTH.authenticated) action = "authenticated";
+  if (options.stepUpMaxAgeSec !== undefined) {
+    if (STRENGTH[action] < STRENGTH.stepup) action = "stepup";
+    maxAgeMs = Math.min(maxAgeMs, options.stepUpMaxAgeSec * 1000);
+  }
+  return { action, maxAgeMs };
+}
+
+function missingRequirement(
+  rule: CompiledRule,
+  options: AddressOptions,
+  identity: Identity,
+): string | undefined {
+  if (rule.users && !rule.users.has(identity.userId)) return Reason.userNotAllowed;
+  if (rule.groups && !rule.groups.some((group) => identity.groups.includes(group)))
+    return Reason.groupRequired;
+  if (!options.groups.every((group) => identity.groups.includes(group))) return Reason.groupRequired;
+  return undefined;
+}
+
+function stepUpAge(identity: Identity, now: number, acr: string): number {
+  if (identity.stepUpAt <= 0 || identity.acr !== acr) return Number.POSITIVE_INFINITY;
+  return now - identity.stepUpAt;
+}
+
+export function decide(input: DecideInput): Decision {
+  const { rule, risk, now, stepUp } = input;
+  const { action, maxAgeMs } = effectiveAction(rule, input.options);
+  const ruleName = rule.name;
+
+  if (action === "deny")
+    return { kind: "deny", rule: ruleName, reasons: [Reason.ruleDenied], identity: undefined };
+  if (action === "bypass") {
+    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: [Reason.bypass] };
+  }
+  if (input.isPreflight && input.corsPreflight === "allow") {
+    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: [Reason.corsPreflight] };
+  }
+  if (risk.block) {
+    return {
+      kind: "deny",
+      rule: ruleName,
+      reasons: [Reason.ipBlocked, risk.block.signal],
+      identity: undefined,
+    };
+  }
+  if (risk.rateLimitedForSec !== undefined) {
+    return {
+      kind: "rate_limited",
+      rule: ruleName,
+      retryAfterSec: risk.rateLimitedForSec,
+      reasons: [Reason.rateLimited],
+    };
+  }
+
+  const state = input.identity;
+  if (state.kind === "anonymous") return { kind: "login", rule: ruleName, reasons: [state.reason] };
+  if (state.kind === "suspended") {
+    return { kind: "deny", rule: ruleName, reasons: [Reason.userSuspended], identity: state.identity };
+  }
+  const identity = state.identity;
+  const missing = missingRequirement(rule, input.options, identity);
+  if (missing) return { kind: "deny", rule: ruleName, reasons: [missing], identity };
+  if (risk.score >= rule.risk.denyAt) {
+    return { kind: "deny", rule: ruleName, reasons: [Reason.riskTooHigh], identity };
+  }
+
+  const age = stepUpAge(identity, now, stepUp.acr);
+  if (action === "stepup") {
+    const window = maxAgeMs === 0 ? stepUp.immediateGraceMs : maxAgeMs;
+    if (age > window) {
+      return {
+        kind: "stepup",
+        rule: ruleName,
+        maxAgeSec: Math.floor(maxAgeMs / 1000),
+        acrValues: stepUp.acr,
+        reasons: [identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired],
+        identity,
+      };
+    }
+  }
+  if (risk.score >= rule.risk.stepupAt) {
+    // A risky request is answered by a recent step-up made from this same address; a stolen
+    // cookie replayed from elsewhere cannot ride on the owner's step-up.
+    const sameAddress = identity.source === "jwt" || state.session?.ip === input.clientIp;
+    if (age > stepUp.riskMaxAgeMs || !sameAddress) {
+      return {
+        kind: "stepup",
+        rule: ruleName,
+        maxAgeSec: Math.floor(stepUp.riskMaxAgeMs / 1000),
+        acrValues: stepUp.acr,
+        reasons: [Reason.riskStepUp, ...risk.reasons.map((reason) => reason.signal)],
+        identity,
+      };
+    }
+  }
+  const reasons: string[] = [action === "stepup" ? Reason.stepUpFresh : Reason.authenticated];
+  return { kind: "allow", rule: ruleName, identity, risk, reasons };
+}

@@ -1,0 +1,207 @@
+/**
+ * GET /auth: parse → match rule → one store round trip → risk → decide → respond → observe.
+ * Framework-free (Request in, Response out) so it is cheap and testable; app.ts mounts it.
+ */
+import type { Config } from "../../config/load.ts";
+import { decide } from "../../core/decide.ts";
+import { type IdentityState, identityFromSession, identityFromToken } from "../../core/identity.ts";
+import { Reason } from "../../core/reasons.ts";
+import { type Decision, NO_RISK, type RequestFacts, type RiskAssessment } from "../../core/types.ts";
+import type { Logger } from "../../observe/logger.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import type { Policy } from "../../policy/compile.ts";
+import { matchRule } from "../../policy/engine.ts";
+import { normalisePath } from "../../policy/matchers/path.ts";
+import { type BearerVerifier, type DecisionState, ipReputationKey, type Stores } from "../../ports.ts";
+import { assessRisk } from "../../risk/engine.ts";
+import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
+import { hashUserAgent } from "../../risk/user-agent-hash.ts";
+import { sessionIdFromToken } from "../../session/token.ts";
+import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
+import { badRequest, toResponse } from "./response.ts";
+
+export interface ForwardAuthDeps {
+  config: Config;
+  policy: { current(): Policy };
+  stores: Stores;
+  ipLists: { current(): readonly IpListMatcher[] };
+  geo: (ip: string) => GeoPoint | undefined;
+  bearer: BearerVerifier | undefined;
+  isTrustedProxy: (ip: string) => boolean;
+  clock: () => number;
+  logger: Logger;
+  metrics: Metrics;
+  /** Returns [0,1); injectable so log sampling is testable. */
+  random?: () => number;
+}
+
+interface Gathered {
+  identity: IdentityState;
+  risk: RiskAssessment;
+  unavailable: boolean;
+}
+
+export function createForwardAuthHandler(deps: ForwardAuthDeps) {
+  const { config, stores, metrics, logger } = deps;
+  const random = deps.random ?? Math.random;
+  const timeouts = { idleMs: config.session.idle_timeout, absoluteMs: config.session.absolute_timeout };
+  const stepUp = {
+    acr: config.stepup.acr,
+    immediateGraceMs: config.stepup.immediate_grace,
+    riskMaxAgeMs: config.stepup.default_max_age,
+  };
+  const responseSettings = { publicOrigin: config.publicOrigin };
+
+  /** The single store round trip, then identity and risk. Store failures fail closed. */
+  async function gather(facts: RequestFacts, now: number): Promise<Gathered> {
+    const location = deps.geo(facts.clientIp);
+    let claims: Awaited<ReturnType<BearerVerifier["verify"]>>;
+    let sessionId: string | undefined;
+    if (facts.sessionToken) {
+      sessionId = sessionIdFromToken(facts.sessionToken);
+    } else if (facts.bearerToken) {
+      claims = deps.bearer ? await deps.bearer.verify(facts.bearerToken, now) : undefined;
+      if (!claims)
+        return {
+          identity: { kind: "anonymous", reason: Reason.tokenInvalid },
+          risk: NO_RISK,
+          unavailable: false,
+        };
+    }
+    let state: DecisionState;
+    try {
+      state = await stores.decisions.read({
+        sessionId,
+        userId: claims?.sub,
+        clientIp: facts.clientIp,
+        now,
+        rateWindowMs: config.risk.rate.window,
+        location: location && { lat: location.lat, lon: location.lon },
+        idleTimeoutMs: config.session.idle_timeout,
+      });
+    } catch (error) {
+      metrics.storeErrors.inc();
+      logger.error({ err: (error as Error).message }, "store read failed on the decision path");
+      return {
+        identity: { kind: "anonymous", reason: Reason.storeUnavailable },
+        risk: NO_RISK,
+        unavailable: true,
+      };
+    }
+    const identity: IdentityState = claims
+      ? identityFromToken(claims, state.user)
+      : sessionId
+        ? identityFromSession(state.session, state.user, now, timeouts)
+        : { kind: "anonymous", reason: Reason.noCredentials };
+    const risk = assessRisk(
+      {
+        now,
+        clientIp: facts.clientIp,
+        location,
+        session: identity.kind === "known" ? identity.session : undefined,
+        userAgentHash: hashUserAgent(facts.userAgent),
+        rate: state.rate,
+        ipReputation: state.ipReputation,
+      },
+      { config: config.risk, lists: deps.ipLists.current() },
+    );
+    return { identity, risk, unavailable: false };
+  }
+
+  function observe(decision: Decision, facts: RequestFacts, policyVersion: string, started: number) {
+    const seconds = (performance.now() - started) / 1000;
+    const reason = decision.reasons[0] ?? "none";
+    metrics.decisions.inc({ decision: decision.kind, reason });
+    metrics.decisionDuration.observe({ decision: decision.kind }, seconds);
+    if (decision.kind === "stepup") {
+      metrics.stepUpChallenges.inc({ trigger: reason === Reason.riskStepUp ? "risk" : "rule" });
+    }
+    if (decision.kind === "allow" && random() >= config.log.allow_sample_rate) return;
+    const identity = "identity" in decision ? decision.identity : undefined;
+    const risk = decision.kind === "allow" ? decision.risk : undefined;
+    // No cookie, token, or query string: the path alone identifies the resource.
+    logger.info(
+      {
+        decision: decision.kind,
+        rule: decision.rule,
+        reasons: decision.reasons,
+        user: identity?.userId,
+        session: identity?.sessionId?.slice(0, 16),
+        ip: facts.clientIp,
+        method: facts.method,
+        host: facts.host,
+        path: facts.path,
+        risk: risk?.score,
+        risk_reasons: risk?.reasons.map((r) => r.signal),
+        policy: policyVersion,
+        latency_us: Math.round(seconds * 1e6),
+      },
+      "decision",
+    );
+  }
+
+  return async function handleForwardAuth(request: Request, peer: string): Promise<Response> {
+    const started = performance.now();
+    const parsed = parseForwardedRequest((name) => request.headers.get(name) ?? undefined, {
+      peer,
+      isTrustedProxy: deps.isTrustedProxy,
+    });
+    const options = parseAddressOptions(new URL(request.url).searchParams);
+    if (!parsed.ok || !options.ok) {
+      const error = parsed.ok ? (options as { error: string }).error : parsed.error;
+      metrics.decisions.inc({ decision: "bad_request", reason: Reason.badRequest });
+      logger.warn({ decision: "bad_request", error, peer }, "malformed forwardAuth request");
+      return badRequest(error);
+    }
+    const facts = parsed.value;
+    const policy = deps.policy.current();
+    const rule = matchRule(policy, {
+      host: facts.host,
+      path: normalisePath(facts.path),
+      method: facts.method,
+      clientIp: facts.clientIp,
+    });
+    const now = deps.clock();
+    const needsState =
+      (rule.action !== "bypass" && rule.action !== "deny") ||
+      options.value.stepUpMaxAgeSec !== undefined ||
+      options.value.groups.length > 0;
+    const gathered: Gathered = needsState
+      ? await gather(facts, now)
+      : { identity: { kind: "anonymous", reason: Reason.noCredentials }, risk: NO_RISK, unavailable: false };
+
+    let decision: Decision;
+    if (gathered.unavailable) {
+      decision = { kind: "unavailable", rule: rule.name, reasons: [Reason.storeUnavailable] };
+    } else {
+      decision = decide({
+        now,
+        rule,
+        options: options.value,
+        isPreflight: facts.isPreflight,
+        corsPreflight: policy.corsPreflight,
+        clientIp: facts.clientIp,
+        identity: gathered.identity,
+        risk: gathered.risk,
+        stepUp,
+      });
+      if (needsState) recordRisk(gathered.risk, decision, facts.clientIp);
+    }
+    const response = toResponse(decision, facts, responseSettings);
+    observe(decision, facts, policy.version, started);
+    return response;
+  };
+
+  function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {
+    metrics.riskScore.observe(risk.score);
+    for (const reason of risk.reasons) metrics.riskSignals.inc({ signal: reason.signal });
+    if (risk.block) metrics.riskSignals.inc({ signal: risk.block.signal });
+    if (decision.kind === "rate_limited") {
+      // A client over the hard limit earns dynamic reputation; fire and forget, off the decision path.
+      const { rate_violation_points, ttl } = config.risk.dynamic_ip;
+      stores.counters.add(ipReputationKey(clientIp), rate_violation_points, ttl).catch(() => {
+        metrics.storeErrors.inc();
+      });
+    }
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Parses Traefik's forwardAuth request (see shared/reference/traefik-forwardauth.md) into
+ * RequestFacts. Anything malformed is refused with a reason, never guessed: an auth gateway that
+ * guesses a host or a path can be steered past its own rules.
+ */
+import { isIP } from "node:net";
+import type { AddressOptions, RequestFacts } from "../../core/types.ts";
+import { SESSION_COOKIE } from "./headers.ts";
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Read-only view of the headers we need: Hono's c.req.header and Fetch's Headers both fit. */
+export type HeaderReader = (name: string) => string | undefined;
+
+const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
+const METHOD = /^[A-Z]{1,16}$/;
+// Printable ASCII without space; X-Forwarded-Uri is an escaped request-target.
+const URI = /^\/[\x21-\x7e]*$/;
+const MAX_URI = 8192;
+
+/** Strips brackets, ports and IPv4-mapped prefixes; undefined when it is not an IP address. */
+export function normaliseIp(raw: string): string | undefined {
+  let text = raw.trim();
+  if (text.startsWith("[")) {
+    const end = text.indexOf("]");
+    if (end < 0) return undefined;
+    text = text.slice(1, end);
+  } else if (text.includes(".") && text.lastIndexOf(":") > 0 && text.indexOf(":") === text.lastIndexOf(":")) {
+    text = text.slice(0, text.indexOf(":")); // 1.2.3.4:5678
+  }
+  const version = isIP(text);
+  if (version === 4) return text;
+  if (version !== 6) return undefined;
+  const lower = text.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  return mapped ? mapped[1] : lower;
+}
+
+/**
+ * The client's address: walk X-Forwarded-For from the right through trusted proxies and take the
+ * first address that is not one. An untrusted peer's X-Forwarded-For is ignored entirely.
+ */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | undefined,
+  isTrustedProxy: (ip: string) => boolean,
+): ParseResult<string> {
+  const peerIp = normaliseIp(peer);
+  if (!peerIp) return { ok: false, error: "peer address is not an IP" };
+  if (!isTrustedProxy(peerIp) || !forwardedFor) return { ok: true, value: peerIp };
+  const hops = forwardedFor.split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = normaliseIp(hops[i]!);
+    if (!hop) return { ok: false, error: "X-Forwarded-For holds something that is not an IP address" };
+    if (!isTrustedProxy(hop)) return { ok: true, value: hop };
+    if (i === 0) return { ok: true, value: hop };
+  }
+  return { ok: true, value: peerIp };
+}
+
+function parseHost(raw: string): ParseResult<{ host: string; port: string | undefined }> {
+  const text = raw.trim().toLowerCase();
+  const match = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!match) return { ok: false, error: "X-Forwarded-Host is not host[:port]" };
+  const host = match[1]!.replace(/\.$/, "");
+  const isIpLiteral = host.startsWith("[") ? isIP(host.slice(1, -1)) === 6 : isIP(host) === 4;
+  if (!isIpLiteral && !HOST.test(host))
+    return { ok: false, error: "X-Forwarded-Host is not a valid host name" };
+  const port = match[2];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    return { ok: false, error: "X-Forwarded-Host has an invalid port" };
+  }
+  return { ok: true, value: { host, port } };
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      // Our tokens are base64url; anything else is not ours and is treated as absent.
+      return /^[A-Za-z0-9_-]{20,128}$/.test(value) ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+  return match ? match[1] : undefined;
+}
+
+export interface ParseContext {
+  peer: string;
+  isTrustedProxy: (ip: string) => boolean;
+}
+
+export function parseForwardedRequest(
+  header: HeaderReader,
+  context: ParseContext,
+): ParseResult<RequestFacts> {
+  const rawHost = header("x-forwarded-host");
+  const uri = header("x-forwarded-uri");
+  if (!rawHost) return { ok: false, error: "X-Forwarded-Host is missing" };
+  if (!uri) return { ok: false, error: "X-Forwarded-Uri is missing" };
+  if (uri.length > MAX_URI || !URI.test(uri))
+    return { ok: false, error: "X-Forwarded-Uri is not a request path" };
+  const host = parseHost(rawHost.split(",")[0]!);
+  if (!host.ok) return host;
+
+  const method = (header("x-forwarded-method") ?? "GET").trim().toUpperCase();
+  if (!METHOD.test(method)) return { ok: false, error: "X-Forwarded-Method is not an HTTP method" };
+
+  const rawProto = (header("x-forwarded-proto") ?? "https").split(",")[0]!.trim().toLowerCase();
+  const proto =
+    rawProto === "http" || rawProto === "ws"
+      ? "http"
+      : rawProto === "https" || rawProto === "wss"
+        ? "https"
+        : undefined;
+  if (!proto) return { ok: false, error: "X-Forwarded-Proto is not http, https, ws or wss" };
+
+  const client = clientAddress(context.peer, header("x-forwarded-for"), context.isTrustedProxy);
+  if (!client.ok) return client;
+
+  const queryAt = uri.indexOf("?");
+  const path = queryAt < 0 ? uri : uri.slice(0, queryAt);
+  const query = queryAt < 0 ? "" : uri.slice(queryAt + 1);
+  const defaultPort = proto === "https" ? "443" : "80";
+  const port = host.value.port === defaultPort ? undefined : host.value.port;
+  const accept = header("accept") ?? "";
+  const isNavigation = method === "GET" || method === "HEAD";
+
+  return {
+    ok: true,
+    value: {
+      method,
+      proto,
+      host: host.value.host,
+      port,
+      path,
+      query,
+      clientIp: client.value,
+      userAgent: header("user-agent") ?? "",
+      isBrowser: isNavigation && accept.includes("text/html"),
+      isPreflight: method === "OPTIONS" && header("access-control-request-method") !== undefined,
+      sessionToken: cookieValue(header("cookie"), SESSION_COOKIE),
+      bearerToken: bearer(header("authorization")),
+      originalUrl: `${proto}://${host.value.host}${port ? `:${port}` : ""}${uri}`,
+    },
+  };
+}
+
+/** Reads ?stepup=N and ?group=G (repeatable or comma-separated) from the forwardAuth address. */
+export function parseAddressOptions(query: URLSearchParams): ParseResult<AddressOptions> {
+  let stepUpMaxAgeSec: number | undefined;
+  const stepup = query.get("stepup");
+  if (stepup !== null) {
+    if (!/^\d{1,7}$/.test(stepup)) return { ok: false, error: "address option stepup must be whole seconds" };
+    stepUpMaxAgeSec = Number(stepup);
+  }
+  const groups = query
+    .getAll("group")
+    .flatMap((value) => value.split(","))
+    .map((group) => group.trim())
+    .filter(Boolean);
+  return { ok: true, value: { stepUpMaxAgeSec, groups } };
+}

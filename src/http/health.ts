@@ -1,0 +1,29 @@
+/** Ops endpoints: liveness, readiness (store + policy), Prometheus metrics. */
+import type { Hono } from "hono";
+import type { Metrics } from "../observe/metrics.ts";
+import type { Policy } from "../policy/compile.ts";
+import type { StoreHealth } from "../ports.ts";
+
+export interface HealthDeps {
+  health: StoreHealth;
+  policy: { current(): Policy };
+  metrics: Metrics;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
+export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
+  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/readyz", async (c) => {
+    const store = await deps.health.ping().catch(() => false);
+    const body = {
+      store: store ? "ok" : "unavailable",
+      store_kind: deps.health.kind,
+      policy: deps.policy.current().version,
+    };
+    return c.json(body, store ? 200 : 503, { "cache-control": "no-store" });
+  });
+  app.get("/metrics", async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
+  });
+}

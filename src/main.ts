@@ -1,0 +1,125 @@
+/**
+ * Wiring, once: config → logger/metrics → stores → policy → risk inputs → app → Bun.serve.
+ * Signals: SIGHUP reloads the policy; SIGTERM/SIGINT drain and stop.
+ */
+
+import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
+import { PolicySource } from "./adapters/files/policy-source.ts";
+import { lookupGeo } from "./adapters/geo/geoip.ts";
+import { createMemoryStores } from "./adapters/memory/index.ts";
+import { createRedisClient } from "./adapters/redis/client.ts";
+import { createRedisStores } from "./adapters/redis/index.ts";
+import { createApp } from "./app.ts";
+import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { CidrSet } from "./net/cidr-set.ts";
+import { createLogger, type Logger } from "./observe/logger.ts";
+import { createMetrics, type Metrics } from "./observe/metrics.ts";
+import type { Stores } from "./ports.ts";
+
+function createStores(config: Config, logger: Logger): Stores {
+  const url = config.redis.url;
+  if (!url) {
+    logger.warn(
+      "REDIS_URL is not set: using the in-memory store (single replica only, state is lost on restart)",
+    );
+    return createMemoryStores();
+  }
+  const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
+  client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+  return createRedisStores(client, config.redis.prefix);
+}
+
+function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
+  const source = new PolicySource(
+    config.policy_path,
+    { defaultMaxAgeMs: config.stepup.default_max_age },
+    {
+      onReload(result) {
+        metrics.policyReloads.inc({ result: result.ok ? "ok" : "error" });
+        if (result.ok) logger.info({ policy: result.version }, "policy reloaded");
+        else logger.error({ err: result.error }, "policy reload refused; the previous policy keeps serving");
+      },
+    },
+  );
+  metrics.policyReloads.inc({ result: "ok" });
+  source.watch();
+  return source;
+}
+
+export async function start(config: Config) {
+  const logger = createLogger(config.log.level);
+  const metrics = createMetrics();
+  const stores = createStores(config, logger);
+  const policy = createPolicySource(config, logger, metrics);
+  const ipLists = new IpListLoader(config.risk.ip_lists, {
+    onReload: (result) =>
+      result.ok
+        ? logger.info({ list: result.name, entries: result.entries }, "ip list loaded")
+        : logger.error(
+            { list: result.name, err: result.error },
+            "ip list reload refused; keeping the old one",
+          ),
+  });
+  const trusted = CidrSet.parse(config.trusted_proxies);
+  if (config.trusted_proxies.length === 0 && !config.publicOrigin.includes("localhost")) {
+    logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
+  }
+
+  const app = createApp({
+    config,
+    stores,
+    policy,
+    ipLists,
+    geo: lookupGeo,
+    bearer: undefined,
+    isTrustedProxy: (ip) => trusted.has(ip),
+    clock: Date.now,
+    logger,
+    metrics,
+  });
+
+  const server = Bun.serve({
+    port: config.port,
+    fetch: (request, server) => app.fetch(request, { peer: server.requestIP(request)?.address ?? "" }),
+  });
+  logger.info(
+    {
+      port: server.port,
+      public_url: config.public_url,
+      store: stores.health.kind,
+      policy: policy.current().version,
+      config: config.source,
+    },
+    "vigil listening",
+  );
+
+  const reload = () => policy.reload();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: draining connections");
+    await server.stop(false);
+    policy.close();
+    ipLists.close();
+    await stores.health.close();
+    logger.flush();
+    process.exit(0);
+  };
+  process.on("SIGHUP", reload);
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  return { server, app, stores, policy, logger, metrics, stop };
+}
+
+if (import.meta.main) {
+  try {
+    await start(loadConfig());
+  } catch (error) {
+    if (error instanceof ConfigError || (error as Error).name === "PolicyError") {
+      console.error(`vigil: ${(error as Error).message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

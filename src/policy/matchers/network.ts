@@ -1,0 +1,9 @@
+/** Network matching: the client address inside one of the rule's IPv4/IPv6 CIDRs. */
+import { CidrSet } from "../../net/cidr-set.ts";
+
+export type NetworkMatcher = (clientIp: string) => boolean;
+
+export function compileNetworks(cidrs: readonly string[]): NetworkMatcher {
+  const set = CidrSet.parse(cidrs);
+  return (clientIp) => set.has(clientIp);
+}
