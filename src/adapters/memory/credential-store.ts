@@ -1,0 +1,39 @@
+/** In-memory passkeys, indexed per user. */
+import type { CredentialStore } from "../../ports.ts";
+import { copyCredential, indexAdd, indexRemove, type MemoryState } from "./memory-state.ts";
+
+export function createMemoryCredentialStore(state: MemoryState): CredentialStore {
+  return {
+    async listByUser(userId) {
+      return [...(state.userCredentials.get(userId) ?? [])]
+        .map((id) => state.credentials.get(id))
+        .filter((credential) => credential !== undefined)
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+        .map(copyCredential);
+    },
+    async get(credentialId) {
+      const credential = state.credentials.get(credentialId);
+      return credential === undefined ? undefined : copyCredential(credential);
+    },
+    async add(credential) {
+      const previous = state.credentials.get(credential.id);
+      if (previous !== undefined) indexRemove(state.userCredentials, previous.userId, credential.id);
+      state.credentials.set(credential.id, copyCredential(credential));
+      indexAdd(state.userCredentials, credential.userId, credential.id);
+    },
+    async recordUse(credentialId, counter, usedAt) {
+      const credential = state.credentials.get(credentialId);
+      if (credential === undefined) return false;
+      credential.counter = counter;
+      credential.lastUsedAt = usedAt;
+      return true;
+    },
+    async delete(credentialId) {
+      const credential = state.credentials.get(credentialId);
+      if (credential === undefined) return false;
+      state.credentials.delete(credentialId);
+      indexRemove(state.userCredentials, credential.userId, credentialId);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The embedded state adapter: every port of src/ports.ts in process memory. For a single replica
+ * (REDIS_URL unset); state is lost on restart. Same semantics as adapters/redis, proven by the
+ * shared contract suite (test/adapters/store-contract.ts).
+ */
+import type { Stores } from "../../ports.ts";
+import { createMemoryCredentialStore } from "./credential-store.ts";
+import { createMemoryDecisionStateReader } from "./decision-state-reader.ts";
+import { createMemoryState } from "./memory-state.ts";
+import { createMemorySessionStore } from "./session-store.ts";
+import {
+  createMemoryCounterStore,
+  createMemoryOneTimeStore,
+  createMemoryReplayGuard,
+} from "./small-stores.ts";
+import { createMemoryUserStore } from "./user-store.ts";
+
+export function createMemoryStores(): Stores {
+  const state = createMemoryState();
+  return {
+    decisions: createMemoryDecisionStateReader(state),
+    sessions: createMemorySessionStore(state),
+    users: createMemoryUserStore(state),
+    credentials: createMemoryCredentialStore(state),
+    oneTime: createMemoryOneTimeStore(state),
+    counters: createMemoryCounterStore(state),
+    replay: createMemoryReplayGuard(state),
+    health: { kind: "memory", ping: async () => true, close: async () => {} },
+  };
+}
