@@ -1,6 +1,6 @@
 /** Inputs of the risk engine. Pure data: the caller (the /auth handler) gathers them. */
 import type { FileConfig } from "../config/schema.ts";
-import type { RateCounts, Session } from "../core/types.ts";
+import type { RateCounts, RiskAssessment, RiskReason, Session } from "../core/types.ts";
 
 export interface GeoPoint {
   country: string;
@@ -35,3 +35,27 @@ export interface RiskContext {
   config: FileConfig["risk"];
   lists: readonly IpListMatcher[];
 }
+
+/** Names of the signals, as they appear in reasons, X-Auth-Risk and `vigil_risk_signals_total{signal}`. */
+export const RiskSignalName = {
+  /** The client IP is on a static list (score or deny). */
+  ipList: "ip_list",
+  /** Dynamic reputation from recent failed step-ups and rate violations. */
+  ipReputation: "ip_reputation",
+  countryMismatch: "geo_country",
+  impossibleTravel: "impossible_travel",
+  rate: "rate",
+  userAgent: "user_agent",
+} as const;
+
+/** What one signal found: points with reasons, and possibly an outright block or a rate limit. */
+export interface SignalOutcome {
+  reasons: RiskReason[];
+  block?: NonNullable<RiskAssessment["block"]>;
+  rateLimitedForSec?: number;
+}
+
+/** A pure signal: same inputs, same outcome. */
+export type RiskSignal = (input: RiskInput, context: RiskContext) => SignalOutcome;
+
+export const NO_EVIDENCE: Readonly<SignalOutcome> = Object.freeze({ reasons: [] });

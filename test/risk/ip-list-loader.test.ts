@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type IpListEvent, type IpListLoader, loadIpLists } from "../../src/adapters/files/ip-list-loader.ts";
+import { IpListLoader, type IpListReload } from "../../src/adapters/files/ip-list-loader.ts";
 
 let dir: string;
 let loader: IpListLoader | undefined;
-const events: IpListEvent[] = [];
+const events: IpListReload[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "vigil-lists-"));
@@ -19,12 +19,13 @@ afterEach(() => {
 });
 
 /** Resolves at the next event of the given type, or fails after a while. */
-function nextEvent(type: IpListEvent["type"], timeoutMs = 5000): Promise<IpListEvent> {
+function nextEvent(type: "loaded" | "reload_failed", timeoutMs = 5000): Promise<IpListReload> {
+  const ok = type === "loaded";
   const seen = events.length;
   return new Promise((resolvePromise, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const event = events.slice(seen).find((e) => e.type === type);
+      const event = events.slice(seen).find((e) => e.ok === ok);
       if (event) {
         clearInterval(poll);
         resolvePromise(event);
@@ -37,14 +38,14 @@ function nextEvent(type: IpListEvent["type"], timeoutMs = 5000): Promise<IpListE
 }
 
 const start = (files: Array<{ name: string; path: string; action?: "score" | "deny"; weight?: number }>) => {
-  loader = loadIpLists(
+  loader = new IpListLoader(
     files.map((f) => ({ weight: 50, action: "score" as const, ...f })),
-    { debounceMs: 50, onEvent: (e) => events.push(e) },
+    { debounceMs: 50, onReload: (e) => events.push(e) },
   );
   return loader;
 };
 
-describe("loadIpLists", () => {
+describe("IpListLoader", () => {
   test("loads lists with their name, weight and action", () => {
     const tor = join(dir, "tor.txt");
     const drop = join(dir, "drop.txt");
@@ -62,8 +63,8 @@ describe("loadIpLists", () => {
     expect(lists[1]!.has("1.10.17.1")).toBe(true);
     expect(lists[1]!.has("185.220.101.1")).toBe(false);
     expect(events).toMatchObject([
-      { type: "loaded", list: "tor", entries: 1, badLines: 0 },
-      { type: "loaded", list: "drop", entries: 1, badLines: 1, firstBad: { line: 3, text: "bad line" } },
+      { ok: true, name: "tor", entries: 1, badLines: 0 },
+      { ok: true, name: "drop", entries: 1, badLines: 1, firstBad: { line: 3, text: "bad line" } },
     ]);
   });
 
@@ -94,7 +95,7 @@ describe("loadIpLists", () => {
     const first = start([{ name: "l", path }]).current();
     const reloaded = nextEvent("loaded");
     writeFileSync(path, "2.2.2.2\n2001:db8::/32\n");
-    expect(await reloaded).toMatchObject({ list: "l", entries: 2 });
+    expect(await reloaded).toMatchObject({ ok: true, name: "l", entries: 2 });
     const lists = loader!.current();
     expect(lists).not.toBe(first);
     expect(lists[0]!.has("2.2.2.2")).toBe(true);
@@ -126,7 +127,11 @@ describe("loadIpLists", () => {
     start([{ name: "l", path }]);
     const failed = nextEvent("reload_failed");
     writeFileSync(path, "garbage\nmore garbage\n");
-    expect(await failed).toMatchObject({ list: "l", error: expect.stringContaining("no valid entry") });
+    expect(await failed).toMatchObject({
+      ok: false,
+      name: "l",
+      error: expect.stringContaining("no valid entry"),
+    });
     expect(loader!.current()[0]!.has("1.1.1.1")).toBe(true);
 
     const vanished = nextEvent("reload_failed");
@@ -143,9 +148,9 @@ describe("loadIpLists", () => {
   test("reload() re-reads on demand and skips unchanged content", async () => {
     const path = join(dir, "list.txt");
     writeFileSync(path, "1.1.1.1\n");
-    loader = loadIpLists([{ name: "l", path, weight: 10, action: "score" }], {
+    loader = new IpListLoader([{ name: "l", path, weight: 10, action: "score" }], {
       watch: false,
-      onEvent: (e) => events.push(e),
+      onReload: (e) => events.push(e),
     });
     const before = loader.current();
     await loader.reload();
@@ -153,6 +158,6 @@ describe("loadIpLists", () => {
     writeFileSync(path, "6.6.6.6\n");
     await loader.reload();
     expect(loader.current()[0]!.has("6.6.6.6")).toBe(true);
-    expect(events.filter((e) => e.type === "loaded")).toHaveLength(2);
+    expect(events.filter((e) => e.ok)).toHaveLength(2);
   });
 });

@@ -18,32 +18,25 @@ export interface IpListFileSpec extends IpListSpec {
   path: string;
 }
 
-export type IpListEvent =
+/** Outcome of loading one list, for the log and metrics. */
+export type IpListReload =
   | {
-      type: "loaded";
-      list: string;
+      ok: true;
+      name: string;
       path: string;
       entries: number;
       badLines: number;
       firstBad: ParsedIpList["firstBad"];
     }
-  | { type: "reload_failed"; list: string; path: string; error: string };
+  | { ok: false; name: string; path: string; error: string };
 
 export interface IpListLoaderOptions {
   /** Quiet time after the last file event before reloading (a writer may need several writes). */
   debounceMs?: number;
   /** Watch the files; false loads once (CLI, tests). */
   watch?: boolean;
-  /** Loads, reloads and failures, for the log. */
-  onEvent?: (event: IpListEvent) => void;
-}
-
-export interface IpListLoader {
-  /** The lists as of now; a new array after each reload, never mutated. */
-  current(): readonly IpListMatcher[];
-  /** Re-reads every list now (e.g. on SIGHUP); failures keep the old list. */
-  reload(): Promise<void>;
-  close(): void;
+  /** Every load (also the first ones) and every refused reload. */
+  onReload?: (result: IpListReload) => void;
 }
 
 const DEFAULT_DEBOUNCE_MS = 300;
@@ -59,48 +52,75 @@ interface ListState {
   again: boolean;
 }
 
-export function loadIpLists(
-  specs: readonly IpListFileSpec[],
-  options: IpListLoaderOptions = {},
-): IpListLoader {
-  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-  const emit = options.onEvent ?? (() => {});
-  const states = specs.map((spec, index) => loadAtStart(spec, index, emit));
-  let snapshot: readonly IpListMatcher[] = Object.freeze(states.map((s) => s.matcher));
-  let closed = false;
+export class IpListLoader {
+  private readonly states: ListState[];
+  private readonly watchers: FSWatcher[] = [];
+  private readonly debounceMs: number;
+  private readonly report: (result: IpListReload) => void;
+  private snapshot: readonly IpListMatcher[];
+  private closed = false;
 
-  const publish = () => {
-    snapshot = Object.freeze(states.map((s) => s.matcher));
-  };
+  /** Loads every list synchronously; throws (naming list and path) when one cannot be used. */
+  constructor(specs: readonly IpListFileSpec[], options: IpListLoaderOptions = {}) {
+    this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.report = options.onReload ?? (() => {});
+    this.states = specs.map((spec, index) => loadAtStart(spec, index, this.report));
+    this.snapshot = this.freeze();
+    if (options.watch ?? true) this.watchDirectories();
+  }
 
-  const reloadOne = async (state: ListState): Promise<void> => {
-    try {
-      const text = await Bun.file(state.path).text();
-      const hash = Bun.hash(text);
-      if (hash === state.contentHash) return;
-      const parsed = parseIpList(text);
-      if (parsed.cidrs.length === 0 && parsed.badLines > 0) {
-        throw new Error(
-          `no valid entry (${parsed.badLines} bad lines, first: line ${parsed.firstBad?.line})`,
-        );
-      }
-      if (closed) return;
-      state.matcher = compileIpList(state.spec, parsed.cidrs);
-      state.contentHash = hash;
-      publish();
-      emit(loadedEvent(state, parsed));
-    } catch (error) {
-      emit({
-        type: "reload_failed",
-        list: state.spec.name,
-        path: state.path,
-        error: (error as Error).message,
+  /** The lists as of now; a new array after each reload, never mutated. */
+  current(): readonly IpListMatcher[] {
+    return this.snapshot;
+  }
+
+  /** Re-reads every list now (e.g. on SIGHUP); failures keep the old list. */
+  async reload(): Promise<void> {
+    await Promise.all(this.states.map((state) => this.reloadSerially(state)));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const state of this.states) clearTimeout(state.timer);
+    for (const watcher of this.watchers) watcher.close();
+  }
+
+  private freeze(): readonly IpListMatcher[] {
+    return Object.freeze(this.states.map((s) => s.matcher));
+  }
+
+  private watchDirectories(): void {
+    const byDirectory = Map.groupBy(this.states, (s) => dirname(s.path));
+    for (const [directory, inDirectory] of byDirectory) {
+      const watcher = watch(directory, { persistent: false }, (_event, filename) => {
+        const name = filename?.toString();
+        for (const state of inDirectory) {
+          // No name (some platforms) or a `..data`-style swap: any list here may have changed.
+          if (name === undefined || name.startsWith("..") || name === basename(state.path)) {
+            this.schedule(state);
+          }
+        }
       });
+      watcher.on("error", (error) => {
+        for (const { spec, path } of inDirectory) {
+          this.report({ ok: false, name: spec.name, path, error: `watch: ${error.message}` });
+        }
+      });
+      this.watchers.push(watcher);
     }
-  };
+  }
 
-  /** Serialises reloads of one list: a change during a reload triggers one more afterwards. */
-  const reloadSerially = (state: ListState): Promise<void> => {
+  private schedule(state: ListState): void {
+    if (this.closed) return;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      void this.reloadSerially(state);
+    }, this.debounceMs);
+  }
+
+  /** One reload per list at a time: a change during a reload triggers one more afterwards. */
+  private reloadSerially(state: ListState): Promise<void> {
     if (state.running) {
       state.again = true;
       return state.running;
@@ -108,61 +128,37 @@ export function loadIpLists(
     state.running = (async () => {
       do {
         state.again = false;
-        await reloadOne(state);
-      } while (state.again && !closed);
+        await this.reloadOne(state);
+      } while (state.again && !this.closed);
       state.running = undefined;
     })();
     return state.running;
-  };
-
-  const schedule = (state: ListState) => {
-    if (closed) return;
-    clearTimeout(state.timer);
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      void reloadSerially(state);
-    }, debounceMs);
-  };
-
-  const watchers: FSWatcher[] = [];
-  if (options.watch ?? true) {
-    const byDirectory = Map.groupBy(states, (s) => dirname(s.path));
-    for (const [directory, inDirectory] of byDirectory) {
-      const watcher = watch(directory, { persistent: false }, (_event, filename) => {
-        const name = filename?.toString();
-        for (const state of inDirectory) {
-          // No name (some platforms) or a `..data`-style swap: any list here may have changed.
-          if (name === undefined || name.startsWith("..") || name === basename(state.path)) schedule(state);
-        }
-      });
-      watcher.on("error", (error) => {
-        for (const state of inDirectory) {
-          emit({
-            type: "reload_failed",
-            list: state.spec.name,
-            path: state.path,
-            error: `watch: ${error.message}`,
-          });
-        }
-      });
-      watchers.push(watcher);
-    }
   }
 
-  return {
-    current: () => snapshot,
-    reload: async () => {
-      await Promise.all(states.map(reloadSerially));
-    },
-    close: () => {
-      closed = true;
-      for (const state of states) clearTimeout(state.timer);
-      for (const watcher of watchers) watcher.close();
-    },
-  };
+  private async reloadOne(state: ListState): Promise<void> {
+    const { spec, path } = state;
+    try {
+      const text = await Bun.file(path).text();
+      const hash = Bun.hash(text);
+      if (hash === state.contentHash) return;
+      const parsed = parseIpList(text);
+      if (parsed.cidrs.length === 0 && parsed.badLines > 0) {
+        throw new Error(
+          `no valid entry (${parsed.badLines} bad lines, first at line ${parsed.firstBad?.line})`,
+        );
+      }
+      if (this.closed) return;
+      state.matcher = compileIpList(spec, parsed.cidrs);
+      state.contentHash = hash;
+      this.snapshot = this.freeze();
+      this.report(loadedResult(state, parsed));
+    } catch (error) {
+      this.report({ ok: false, name: spec.name, path, error: (error as Error).message });
+    }
+  }
 }
 
-function loadAtStart(spec: IpListFileSpec, index: number, emit: (event: IpListEvent) => void): ListState {
+function loadAtStart(spec: IpListFileSpec, index: number, report: (result: IpListReload) => void): ListState {
   const path = resolve(spec.path);
   const where = `risk.ip_lists[${index}] "${spec.name}" (${path})`;
   let text: string;
@@ -187,14 +183,14 @@ function loadAtStart(spec: IpListFileSpec, index: number, emit: (event: IpListEv
     running: undefined,
     again: false,
   };
-  emit(loadedEvent(state, parsed));
+  report(loadedResult(state, parsed));
   return state;
 }
 
-function loadedEvent(state: ListState, parsed: ParsedIpList): IpListEvent {
+function loadedResult(state: ListState, parsed: ParsedIpList): IpListReload {
   return {
-    type: "loaded",
-    list: state.spec.name,
+    ok: true,
+    name: state.spec.name,
     path: state.path,
     entries: state.matcher.entries,
     badLines: parsed.badLines,
