@@ -4,7 +4,7 @@
  * share that server instead (use uniquePrefix() so they never collide), except `{ own: true }`
  * handles, which fault tests need because they stop and restart Redis.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +74,7 @@ async function spawnRedis(port: number): Promise<RedisHandle> {
     },
     restart: async () => {
       await stop();
+      mkdirSync(dir, { recursive: true });
       server = await launch(port, dir);
     },
   };

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type Redis from "ioredis";
+import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
+import type { DecisionStateQuery } from "../../src/ports.ts";
+import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
+import { runStoreContract } from "./store-contract.ts";
+
+const COMMAND_TIMEOUT_MS = 500;
+
+let redis: RedisHandle;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = createRedisClient(redis.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS });
+  await waitForRedis(client, 5_000);
+});
+
+afterAll(async () => {
+  await client?.quit();
+  await redis?.stop();
+});
+
+runStoreContract("redis", () => createRedisStores(client, uniquePrefix()));
+
+const decisionQuery = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
+  sessionId: undefined,
+  userId: undefined,
+  clientIp: "198.51.100.9",
+  now: Date.now(),
+  rateWindowMs: 60_000,
+  location: { lat: 1, lon: 2 },
+  idleTimeoutMs: 3_600_000,
+  ...overrides,
+});
+
+describe("redis stores", () => {
+  test("keys follow the documented layout under the prefix", async () => {
+    const prefix = uniquePrefix();
+    const stores = createRedisStores(client, prefix);
+    await stores.users.put({ id: "alice", displayName: "A", status: "active", groups: ["g"], createdAt: 1 });
+    const { session } = await stores.sessions.create(
+      {
+        userId: "alice",
+        acr: "phr",
+        amr: ["hwk", "user"],
+        authAt: 1,
+        stepUpAt: 0,
+        ip: "192.0.2.1",
+        country: "DE",
+        uaHash: "h",
+      },
+      Date.now(),
+      3_600_000,
+    );
+    expect(await client.hgetall(`${prefix}user:alice`)).toEqual({
+      displayName: "A",
+      status: "active",
+      groups: '["g"]',
+      createdAt: "1",
+    });
+    expect(await client.sismember(`${prefix}users`, "alice")).toBe(1);
+    expect(await client.sismember(`${prefix}user-sessions:alice`, session.id)).toBe(1);
+    const stored = await client.hgetall(`${prefix}session:${session.id}`);
+    expect(stored.amr).toBe("hwk,user");
+    expect(Number(stored.expiresAt)).toBe(session.createdAt + 3_600_000);
+    const ttl = await client.pttl(`${prefix}session:${session.id}`);
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  test("a decision read is exactly one script call (one round trip)", async () => {
+    const stores = createRedisStores(client, uniquePrefix());
+    await stores.users.put({ id: "alice", displayName: "A", status: "active", groups: [], createdAt: 1 });
+    const { session } = await stores.sessions.create(
+      {
+        userId: "alice",
+        acr: "phr",
+        amr: [],
+        authAt: 1,
+        stepUpAt: 0,
+        ip: "192.0.2.1",
+        country: "",
+        uaHash: "",
+      },
+      Date.now(),
+      3_600_000,
+    );
+    // Only what our client sends counts (a shared REDIS_URL server may be busy with other tests).
+    const info = String(await client.client("INFO"));
+    const ourAddress = /\baddr=(\S+)/.exec(info)?.[1];
+    expect(ourAddress).toBeDefined();
+    const monitor = await client.monitor(); // its own connection
+    const seen: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      // Commands run inside a script show up with source "lua", not the client's address.
+      if (source === ourAddress) seen.push(args);
+    });
+    try {
+      await Bun.sleep(50);
+      const reads = 5;
+      for (let i = 0; i < reads; i++) await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+      await Bun.sleep(100);
+      const sent = seen;
+      // EVAL the first time this script runs on the connection, EVALSHA afterwards: one call per read.
+      expect(sent).toHaveLength(reads);
+      for (const args of sent) expect(["eval", "evalsha"]).toContain(args[0]!.toLowerCase());
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
+  test("the health check answers and reports its kind", async () => {
+    const { health } = createRedisStores(client, uniquePrefix());
+    expect(health.kind).toBe("redis");
+    expect(await health.ping()).toBe(true);
+  });
+});
+
+describe("redis outage (own server)", () => {
+  test("reads fail closed quickly while Redis is down and recover on the same client", async () => {
+    const own = await startRedis({ own: true });
+    const faultClient = createRedisClient(own.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    try {
+      await waitForRedis(faultClient, 5_000);
+      const stores = createRedisStores(faultClient, uniquePrefix());
+      await stores.decisions.read(decisionQuery());
+
+      await own.stop();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = performance.now();
+        await expect(stores.decisions.read(decisionQuery())).rejects.toThrow();
+        expect(performance.now() - started).toBeLessThan(1_000);
+      }
+      expect(await stores.health.ping().catch(() => false)).toBe(false);
+
+      await own.restart();
+      const restartedAt = performance.now();
+      let recovered = false;
+      while (!recovered && performance.now() - restartedAt < 2_000) {
+        recovered = await stores.decisions.read(decisionQuery()).then(
+          () => true,
+          () => false,
+        );
+        if (!recovered) await Bun.sleep(25);
+      }
+      expect(recovered).toBe(true);
+    } finally {
+      faultClient.disconnect();
+      await own.stop();
+    }
+  });
+});
