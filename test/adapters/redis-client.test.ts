@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { createRedisClient, reconnectDelayMs, sentinelOptions } from "../../src/adapters/redis/client.ts";
+
+describe("redis client tuning", () => {
+  test("reconnects fast and forever: never more than 500 ms between tries", () => {
+    expect(reconnectDelayMs(1)).toBe(50);
+    expect(reconnectDelayMs(4)).toBe(200);
+    expect(reconnectDelayMs(10)).toBe(500);
+    expect(reconnectDelayMs(10_000)).toBe(500);
+  });
+
+  test("refuses URLs that are not redis://, rediss:// or redis+sentinel://", () => {
+    expect(() => createRedisClient("http://127.0.0.1:1", { commandTimeoutMs: 100 })).toThrow(/redis:\/\//);
+    expect(() => createRedisClient("127.0.0.1:6379", { commandTimeoutMs: 100 })).toThrow(/redis:\/\//);
+  });
+
+  test("parses redis+sentinel:// URLs into ioredis Sentinel options", () => {
+    expect(sentinelOptions("redis+sentinel://s1:26379,s2:26380/mymaster")).toEqual({
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26380 },
+      ],
+      name: "mymaster",
+    });
+    expect(sentinelOptions("redis+sentinel://vigil:p%40ss@[fd00::1],s2/main/2")).toEqual({
+      sentinels: [
+        { host: "fd00::1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+      name: "main",
+      db: 2,
+      username: "vigil",
+      password: "p@ss",
+    });
+    expect(sentinelOptions("redis+sentinel://:secret@s1/main").password).toBe("secret");
+    expect(() => sentinelOptions("redis+sentinel://s1:26379")).toThrow(/master/);
+  });
+});
