@@ -7,8 +7,7 @@ import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
 import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
-import { createRedisClient } from "./adapters/redis/client.ts";
-import { createRedisStores } from "./adapters/redis/index.ts";
+import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
 import { createApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { CidrSet } from "./net/cidr-set.ts";
@@ -16,7 +15,7 @@ import { createLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import type { Stores } from "./ports.ts";
 
-function createStores(config: Config, logger: Logger): Stores {
+async function createStores(config: Config, logger: Logger): Promise<Stores> {
   const url = config.redis.url;
   if (!url) {
     logger.warn(
@@ -26,6 +25,11 @@ function createStores(config: Config, logger: Logger): Stores {
   }
   const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+  // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
+  // and /readyz reports it until the connection is up.
+  await waitForRedis(client, 5_000).catch(() =>
+    logger.error("redis is not reachable yet; answering 503 until it is"),
+  );
   return createRedisStores(client, config.redis.prefix);
 }
 
@@ -36,12 +40,11 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
     {
       onReload(result) {
         metrics.policyReloads.inc({ result: result.ok ? "ok" : "error" });
-        if (result.ok) logger.info({ policy: result.version }, "policy reloaded");
+        if (result.ok) logger.info({ policy: result.version }, "policy loaded");
         else logger.error({ err: result.error }, "policy reload refused; the previous policy keeps serving");
       },
     },
   );
-  metrics.policyReloads.inc({ result: "ok" });
   source.watch();
   return source;
 }
@@ -49,7 +52,7 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
   const metrics = createMetrics();
-  const stores = createStores(config, logger);
+  const stores = await createStores(config, logger);
   const policy = createPolicySource(config, logger, metrics);
   const ipLists = new IpListLoader(config.risk.ip_lists, {
     onReload: (result) =>
@@ -93,7 +96,10 @@ export async function start(config: Config) {
     "vigil listening",
   );
 
-  const reload = () => policy.reload();
+  const reload = () => {
+    policy.reload();
+    void ipLists.reload();
+  };
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

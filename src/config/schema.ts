@@ -73,6 +73,8 @@ export const configSchema = z
       .object({
         idle_timeout: duration("1h"),
         absolute_timeout: duration("12h"),
+        /** acr of a session created by a passkey sign-in (a step-up raises it to stepup.acr). */
+        signin_acr: z.string().min(1).default("passkey"),
       })
       .prefault({}),
     stepup: z
@@ -147,6 +149,9 @@ export const configSchema = z
             soft: rateLimits(300, 600, 600),
             hard: rateLimits(1200, 2400, 2400),
             soft_points: z.number().int().min(0).max(100).default(30),
+          })
+          .refine((rate) => (["session", "user", "ip"] as const).every((k) => rate.soft[k] <= rate.hard[k]), {
+            message: "every soft limit must be at most its hard limit",
           })
           .prefault({}),
         user_agent: z.object({ change_points: z.number().int().min(0).max(100).default(20) }).prefault({}),

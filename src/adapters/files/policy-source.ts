@@ -24,6 +24,7 @@ export class PolicySource {
     private readonly events: PolicySourceEvents,
   ) {
     this.policy = compilePolicyText(path ? readFileSync(path, "utf8") : SAMPLE_POLICY, options);
+    events.onReload({ ok: true, version: this.policy.version });
   }
 
   current(): Policy {

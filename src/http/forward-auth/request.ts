@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
+import { formatIp, parseIp } from "../../net/ip.ts";
 import { SESSION_COOKIE } from "./headers.ts";
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -18,7 +19,11 @@ const METHOD = /^[A-Z]{1,16}$/;
 const URI = /^\/[\x21-\x7e]*$/;
 const MAX_URI = 8192;
 
-/** Strips brackets, ports and IPv4-mapped prefixes; undefined when it is not an IP address. */
+/**
+ * Strips brackets and ports and returns the canonical text (IPv4-mapped IPv6 as IPv4, IPv6
+ * compressed lower case), so one address always has one reputation and rate key.
+ * undefined when it is not an IP address (zone ids included).
+ */
 export function normaliseIp(raw: string): string | undefined {
   let text = raw.trim();
   if (text.startsWith("[")) {
@@ -28,12 +33,8 @@ export function normaliseIp(raw: string): string | undefined {
   } else if (text.includes(".") && text.lastIndexOf(":") > 0 && text.indexOf(":") === text.lastIndexOf(":")) {
     text = text.slice(0, text.indexOf(":")); // 1.2.3.4:5678
   }
-  const version = isIP(text);
-  if (version === 4) return text;
-  if (version !== 6) return undefined;
-  const lower = text.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped ? mapped[1] : lower;
+  const ip = parseIp(text);
+  return ip ? formatIp(ip) : undefined;
 }
 
 /**

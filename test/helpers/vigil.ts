@@ -1,0 +1,155 @@
+/**
+ * An in-process Vigil on a free port, wired like main.ts but with the pieces a test controls:
+ * config overrides, policy text, a clock, and a real Redis (or the memory store when asked).
+ */
+import type { Server } from "bun";
+import { PolicySource } from "../../src/adapters/files/policy-source.ts";
+import { lookupGeo } from "../../src/adapters/geo/geoip.ts";
+import { createMemoryStores } from "../../src/adapters/memory/index.ts";
+import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
+import { type AppDeps, createApp } from "../../src/app.ts";
+import { type Config, resolveConfig } from "../../src/config/load.ts";
+import { CidrSet } from "../../src/net/cidr-set.ts";
+import { createLogger } from "../../src/observe/logger.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
+import type { Stores } from "../../src/ports.ts";
+import { startRedis, uniquePrefix } from "./redis-server.ts";
+
+export interface TestVigil {
+  url: string;
+  config: Config;
+  stores: Stores;
+  deps: AppDeps;
+  server: Server<unknown>;
+  /** Mutable clock: tests move time by assigning now. */
+  clock: { now: number };
+  close(): Promise<void>;
+}
+
+export interface TestVigilOptions {
+  /** Raw config (YAML shape) merged over test defaults. */
+  config?: Record<string, unknown>;
+  /** Policy file path (watched) — or use policyText. */
+  policyPath?: string;
+  policyText?: string;
+  /** "memory" for the embedded store; otherwise a Redis URL, or a throwaway redis-server is started. */
+  store?: "memory" | { redisUrl: string; prefix?: string };
+  /** Optional overrides of wired dependencies (e.g. bearer verifier, logger destination). */
+  deps?: Partial<AppDeps>;
+  now?: number;
+}
+
+export async function startVigil(options: TestVigilOptions = {}): Promise<TestVigil> {
+  const port = 0;
+  const config = resolveConfig({
+    port,
+    public_url: "http://auth.localhost:8080",
+    trusted_proxies: ["127.0.0.1/32", "::1/128"],
+    ...options.config,
+  });
+  const cleanups: Array<() => Promise<void> | void> = [];
+
+  let stores: Stores;
+  if (options.store === "memory") {
+    stores = createMemoryStores();
+  } else {
+    let redisUrl = options.store?.redisUrl;
+    if (redisUrl === undefined) {
+      const redis = await startRedis();
+      cleanups.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+    const client = createRedisClient(redisUrl, { commandTimeoutMs: config.redis.command_timeout });
+    await waitForRedis(client, 5000);
+    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix());
+  }
+  cleanups.unshift(() => stores.health.close());
+
+  const metrics = createMetrics({ defaultMetrics: false });
+  let policyPath = options.policyPath;
+  if (!policyPath && options.policyText !== undefined) {
+    policyPath = `${process.env.TMPDIR ?? "/tmp"}/vigil-policy-${crypto.randomUUID()}.yaml`;
+    await Bun.write(policyPath, options.policyText);
+  }
+  const policy = new PolicySource(
+    policyPath,
+    { defaultMaxAgeMs: config.stepup.default_max_age },
+    {
+      onReload: (result) => metrics.policyReloads.inc({ result: result.ok ? "ok" : "error" }),
+    },
+  );
+  policy.watch();
+  cleanups.push(() => policy.close());
+
+  const clock = { now: options.now ?? Date.now() };
+  const trusted = CidrSet.parse(config.trusted_proxies);
+  const deps: AppDeps = {
+    config,
+    stores,
+    policy,
+    ipLists: { current: () => [] },
+    geo: lookupGeo,
+    bearer: undefined,
+    isTrustedProxy: (ip) => trusted.has(ip),
+    clock: () => clock.now,
+    logger: createLogger(process.env.VIGIL_TEST_LOG_LEVEL ?? "silent"),
+    metrics,
+    ...options.deps,
+  };
+  const app = createApp(deps);
+  const server = Bun.serve({
+    port,
+    hostname: "127.0.0.1",
+    fetch: (request, srv) => app.fetch(request, { peer: srv.requestIP(request)?.address ?? "" }),
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    config,
+    stores,
+    deps,
+    server,
+    clock,
+    async close() {
+      await server.stop(true);
+      for (const cleanup of cleanups) await cleanup();
+    },
+  };
+}
+
+/** Creates an active user and a signed-in session; returns the cookie token. */
+export async function signIn(
+  stores: Stores,
+  user: { id: string; groups?: string[]; status?: "active" | "suspended" },
+  now: number,
+  session: Partial<{
+    acr: string;
+    amr: string[];
+    stepUpAt: number;
+    ip: string;
+    country: string;
+    uaHash: string;
+  }> = {},
+): Promise<{ token: string; sessionId: string }> {
+  await stores.users.put({
+    id: user.id,
+    displayName: user.id,
+    status: user.status ?? "active",
+    groups: user.groups ?? [],
+    createdAt: now,
+  });
+  const created = await stores.sessions.create(
+    {
+      userId: user.id,
+      acr: session.acr ?? "passkey",
+      amr: session.amr ?? ["hwk", "user"],
+      authAt: now,
+      stepUpAt: session.stepUpAt ?? 0,
+      ip: session.ip ?? "127.0.0.1",
+      country: session.country ?? "",
+      uaHash: session.uaHash ?? "",
+    },
+    now,
+    12 * 3600_000,
+  );
+  return { token: created.token, sessionId: created.session.id };
+}
