@@ -16,6 +16,8 @@ import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
+import { compilePolicyText } from "../../src/policy/compile.ts";
+import { matchRule } from "../../src/policy/engine.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally and asserted on.
 type Node = any;
@@ -470,6 +472,39 @@ describe("policy files", () => {
     });
   }
 
+  /** The policy each setup ships, its config, and the app host its routers protect. */
+  const setups = () => [
+    {
+      policy: read("traefik", "policy.yaml"),
+      config: loadConfig({ ...composeVigilEnv(), VIGIL_CONFIG: at("traefik", "vigil.yaml") }),
+      appHost: hostOfRule(dynamic.http.routers.app.rule),
+    },
+    {
+      policy: read("k8s", "config", "policy.yaml"),
+      config: loadConfig({ ...envOf(vigilContainer), VIGIL_CONFIG: at("k8s", "config", "vigil.yaml") }),
+      appHost: hostOfRule(rawOf("IngressRoute", "whoami").spec.routes.at(-1).match),
+    },
+  ];
+
+  test("both policies compile with the code's policy compiler and route the app as the proxy does", () => {
+    for (const { policy, config, appHost } of setups()) {
+      const compiled = compilePolicyText(policy, { defaultMaxAgeMs: config.stepup.default_max_age });
+      const rule = (path: string, host = appHost) =>
+        matchRule(compiled, { host, path, method: "GET", clientIp: "203.0.113.7" });
+      expect(rule("/").action).toBe("authenticated");
+      expect(rule("/some/page").action).toBe("authenticated");
+      expect(rule("/health").action).toBe("bypass");
+      // The /admin route carries vigil-stepup (?stepup=300); the policy asks no less on its own.
+      for (const path of ["/admin", "/admin/users"]) {
+        const admin = rule(path);
+        expect(admin.action).toBe("stepup");
+        expect(admin.maxAgeMs).toBeLessThanOrEqual(Number(STEPUP_SECONDS) * 1000);
+        expect(admin.groups).toContain("admins");
+      }
+      expect(rule("/", "unknown.example.org").action).toBe("deny");
+    }
+  });
+
   test("the policy path Vigil is told about is where the file is mounted", () => {
     const composeEnv = compose.services.vigil.environment;
     expect(compose.services.vigil.volumes).toContain(`./traefik/policy.yaml:${composeEnv.VIGIL_POLICY}:ro`);
@@ -651,6 +686,30 @@ describe("Traefik static config and compose", () => {
 
     expect(whoami.image).toMatch(/^traefik\/whoami/);
     expect(new URL(dynamic.http.services.whoami.loadBalancer.servers[0].url).hostname).toBe("whoami");
+  });
+
+  test("every package src/ imports at runtime is a production dependency (the image has no devDependencies)", () => {
+    const pkg = JSON.parse(read("package.json"));
+    const sources = (dir: string): string[] =>
+      readdirSync(dir).flatMap((entry) => {
+        const path = join(dir, entry);
+        if (statSync(path).isDirectory()) return sources(path);
+        return /\.tsx?$/.test(entry) ? [path] : [];
+      });
+    const missing = new Set<string>();
+    for (const file of sources(at("src"))) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(
+        /^\s*(import|export)(?!\s+type\b)[^"';]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/gm,
+      )) {
+        const spec = m[2] ?? m[3]!;
+        if (spec.startsWith(".") || spec.startsWith("/") || /^(node|bun):/.test(spec) || spec === "bun")
+          continue;
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
+        if (!(name in pkg.dependencies)) missing.add(`${name} (${relative(ROOT, file)})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 
   test("Dockerfile: bun base image, frozen production install, non-root, bun src/main.ts", () => {
