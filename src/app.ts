@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import type { Config } from "./config/load.ts";
 import { createForwardAuthHandler, type ForwardAuthDeps } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { registerPortalRoutes } from "./http/portal/routes.ts";
 import type { Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import type { Policy } from "./policy/compile.ts";
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all("/auth", (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
+  registerPortalRoutes(app, deps);
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((error, c) => {

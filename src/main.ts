@@ -14,6 +14,7 @@ import { CidrSet } from "./net/cidr-set.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import type { Stores } from "./ports.ts";
+import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
 
 async function createStores(config: Config, logger: Logger): Promise<Stores> {
   const url = config.redis.url;
@@ -54,6 +55,14 @@ export async function start(config: Config) {
   const metrics = createMetrics();
   const stores = await createStores(config, logger);
   const policy = createPolicySource(config, logger, metrics);
+  // Secrets go to stdout only, never to the logger.
+  await bootstrapFirstAdmin(
+    { stores, config },
+    (text) => process.stdout.write(`${text}\n`),
+    Date.now(),
+  ).catch((error: Error) =>
+    logger.warn({ err: error.message }, "first-admin bootstrap skipped: the store did not answer"),
+  );
   const ipLists = new IpListLoader(config.risk.ip_lists, {
     onReload: (result) =>
       result.ok

@@ -84,3 +84,33 @@ export function parseEnrollmentRecord(raw: string | undefined, now: number): Enr
     return undefined;
   }
 }
+
+export interface BootstrapDeps {
+  stores: Pick<Stores, "users" | "oneTime">;
+  config: Pick<Config, "publicOrigin" | "webauthn" | "bootstrap">;
+}
+
+/**
+ * First start: when the user store is empty, mints an enrollment link for the configured first
+ * admin and hands it to `print` (stdout in main.ts). The link is a secret: it must never go to the
+ * logger. Returns the minted link, or undefined when users already exist.
+ */
+export async function bootstrapFirstAdmin(
+  deps: BootstrapDeps,
+  print: (line: string) => void,
+  now: number,
+): Promise<{ token: string; url: string; expiresAt: number } | undefined> {
+  if ((await deps.stores.users.count()) > 0) return undefined;
+  const { admin_user, admin_groups } = deps.config.bootstrap;
+  const minted = await mintEnrollment(deps, { userId: admin_user, groups: admin_groups }, now);
+  print(
+    [
+      "",
+      `vigil: no users yet. Enroll the first admin "${admin_user}" (groups: ${admin_groups.join(", ") || "none"})`,
+      `vigil: open this one-time link before ${new Date(minted.expiresAt).toISOString()}:`,
+      `  ${minted.url}`,
+      "",
+    ].join("\n"),
+  );
+  return minted;
+}

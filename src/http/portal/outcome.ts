@@ -1,0 +1,110 @@
+/**
+ * How a portal ceremony ends: a refusal is counted (regulation, metrics), logged without secrets
+ * and answered with a clear JSON error; a success signs the browser in (new session, cookie).
+ */
+import type { NewSession } from "../../ports.ts";
+import { readSessionToken, sessionCookie } from "../../session/cookie.ts";
+import { sessionIdFromToken } from "../../session/token.ts";
+import { type Client, jsonError, type Portal, type PortalContext } from "./context.ts";
+
+export type Ceremony = "enroll" | "signin" | "stepup";
+
+const MESSAGES: Record<string, string> = {
+  challenge_expired: "This passkey request expired or was already used. Start again.",
+  unknown_credential: "This passkey is not registered here. Ask an administrator for a new enrollment link.",
+  foreign_credential: "This passkey belongs to another account. Use your own passkey.",
+  counter_not_increased:
+    "This passkey could not be trusted (it may have been copied). Contact an administrator.",
+  user_not_verified: "Your device did not verify you (PIN, fingerprint or face). Try again.",
+  origin_mismatch: "The passkey answer came from the wrong site.",
+  link_invalid: "This enrollment link has expired or was already used. Ask an administrator for a new one.",
+};
+
+/** The metric label of a ceremony's result. */
+function resultLabel(ceremony: Ceremony, result: "success" | "failure" | "banned"): string {
+  if (ceremony === "stepup") return result;
+  return `${ceremony}_${result}`;
+}
+
+export function banned(
+  portal: Portal,
+  c: PortalContext,
+  ceremony: Ceremony,
+  retryAfterSec: number,
+): Response {
+  portal.deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "banned") });
+  return jsonError(
+    c,
+    429,
+    "too_many_failures",
+    `Too many failed passkey attempts. Try again in ${Math.ceil(retryAfterSec / 60)} minute(s).`,
+    { "retry-after": String(retryAfterSec) },
+  );
+}
+
+/** Counts and logs a failed ceremony; answers 400 (or 429 when this failure started a ban). */
+export async function refuse(
+  portal: Portal,
+  c: PortalContext,
+  ceremony: Ceremony,
+  subject: { userId: string | undefined; client: Client },
+  reason: string,
+  extra: Record<string, string> = {},
+): Promise<Response> {
+  const { deps } = portal;
+  const now = deps.clock();
+  const ban = await portal.regulation.recordFailure({ userId: subject.userId, ip: subject.client.ip }, now, {
+    stepUp: ceremony === "stepup",
+  });
+  deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "failure") });
+  const line = {
+    event: `${ceremony}_refused`,
+    reason,
+    user: subject.userId,
+    ip: subject.client.ip,
+    ...extra,
+  };
+  if (reason === "counter_not_increased") {
+    deps.logger.error(line, "passkey signature counter did not increase: possible cloned authenticator");
+  } else {
+    deps.logger.warn(line, "passkey ceremony refused");
+  }
+  if (ban !== undefined) return banned(portal, c, ceremony, ban);
+  return jsonError(c, 400, reason, MESSAGES[reason] ?? "The passkey check failed. Try again.");
+}
+
+export function succeeded(portal: Portal, ceremony: Ceremony, fields: Record<string, unknown>): void {
+  portal.deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "success") });
+  portal.deps.logger.info({ event: ceremony, ...fields }, "passkey ceremony passed");
+}
+
+/**
+ * A fresh session for `userId` (sign-in, enrollment). Any session the browser already had is
+ * deleted: a sign-in never inherits an older session (fixation). Returns the Set-Cookie value.
+ */
+export async function startSession(
+  portal: Portal,
+  c: PortalContext,
+  input: Pick<NewSession, "userId" | "amr">,
+  client: Client,
+  now: number,
+): Promise<string> {
+  const { stores, config } = portal.deps;
+  const previous = readSessionToken(c.req.header("cookie"));
+  if (previous !== undefined) await stores.sessions.delete(sessionIdFromToken(previous));
+  const { token } = await stores.sessions.create(
+    {
+      userId: input.userId,
+      acr: config.session.signin_acr,
+      amr: input.amr,
+      authAt: now,
+      stepUpAt: 0,
+      ip: client.ip,
+      country: client.country,
+      uaHash: client.uaHash,
+    },
+    now,
+    config.session.absolute_timeout,
+  );
+  return sessionCookie(token, config);
+}

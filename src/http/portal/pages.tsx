@@ -1,0 +1,168 @@
+/**
+ * The portal's pages: small, server-rendered (hono/jsx), accessible, and clear about what is
+ * asked, why, and what to do without a passkey. One script (the bundled ceremony) and one style
+ * block, both carrying the response's CSP nonce; no external assets.
+ */
+import type { Child, FC } from "hono/jsx";
+
+const STYLE = `
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}
+body{max-width:34rem;margin:3rem auto;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.5rem}
+button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid currentColor;cursor:pointer}
+button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}
+button:disabled{opacity:.6;cursor:progress}
+#status{min-height:1.5rem;margin-top:1rem}
+#status[data-kind=error]{color:#b91c1c}
+#status[data-kind=ok]{color:#15803d}
+.help{margin-top:2rem;font-size:.9rem;opacity:.85}
+form.inline{display:inline}
+`;
+
+interface Shell {
+  title: string;
+  nonce: string;
+  /** Path of the bundled ceremony script, when the page runs one. */
+  script?: string | undefined;
+  children?: Child;
+}
+
+export const Layout: FC<Shell> = ({ title, nonce, script, children }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width,initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>{title} · Vigil</title>
+      <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
+      {script ? <script type="module" src={script} nonce={nonce} /> : null}
+    </head>
+    <body>
+      <main>{children}</main>
+    </body>
+  </html>
+);
+
+const Status: FC = () => <p id="status" role="status" aria-live="polite" />;
+
+const NoPasskeyHelp: FC = () => (
+  <p class="help">
+    No passkey on this device, or lost it? Passkeys are created from an enrollment link: ask an administrator
+    for a new one.
+  </p>
+);
+
+interface CeremonyPage {
+  nonce: string;
+  script: string;
+  rd: string;
+}
+
+export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
+  <Layout title="Sign in" nonce={nonce} script={script}>
+    <section data-ceremony="login" data-rd={rd} aria-labelledby="title">
+      <h1 id="title">Sign in</h1>
+      <p>
+        The page you asked for needs you to be signed in. Use your passkey: your device will ask for your
+        fingerprint, face, PIN or security key.
+      </p>
+      <button id="start" type="button" disabled autofocus>
+        Sign in with a passkey
+      </button>
+      <Status />
+      <NoPasskeyHelp />
+    </section>
+  </Layout>
+);
+
+export const StepUpPage: FC<CeremonyPage & { userId: string }> = ({ nonce, script, rd, userId }) => (
+  <Layout title="Confirm it's you" nonce={nonce} script={script}>
+    <section data-ceremony="stepup" data-rd={rd} aria-labelledby="title">
+      <h1 id="title">Confirm it's you</h1>
+      <p>
+        This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
+        your passkey (fingerprint, face, PIN or security key) to continue.
+      </p>
+      <button id="start" type="button" disabled autofocus>
+        Verify with my passkey
+      </button>
+      <Status />
+      <NoPasskeyHelp />
+      <form class="inline" method="post" action="/logout">
+        <button type="submit">Not you? Sign out</button>
+      </form>
+    </section>
+  </Layout>
+);
+
+export const EnrollPage: FC<CeremonyPage & { token: string; userId: string }> = ({
+  nonce,
+  script,
+  rd,
+  token,
+  userId,
+}) => (
+  <Layout title="Create your passkey" nonce={nonce} script={script}>
+    <section data-ceremony="enroll" data-token={token} data-rd={rd} aria-labelledby="title">
+      <h1 id="title">Create your passkey</h1>
+      <p>
+        You were invited to sign in as <strong>{userId}</strong>. Create a passkey on this device or security
+        key: it replaces a password, and your device will ask for your fingerprint, face or PIN.
+      </p>
+      <p>This link works once. After it, you sign in with the passkey.</p>
+      <button id="start" type="button" disabled autofocus>
+        Create a passkey
+      </button>
+      <Status />
+    </section>
+  </Layout>
+);
+
+export const MessagePage: FC<{ nonce: string; title: string; children?: Child }> = ({
+  nonce,
+  title,
+  children,
+}) => (
+  <Layout title={title} nonce={nonce}>
+    <h1 tabindex={-1}>{title}</h1>
+    {children}
+  </Layout>
+);
+
+export const EnrollLinkInvalidPage: FC<{ nonce: string }> = ({ nonce }) => (
+  <MessagePage nonce={nonce} title="This enrollment link can't be used">
+    <p>
+      It has expired, has already been used, or is not a valid link. Each link works once and only for a
+      limited time.
+    </p>
+    <p>Ask an administrator for a new enrollment link.</p>
+  </MessagePage>
+);
+
+export const SignedInPage: FC<{ nonce: string; userId: string }> = ({ nonce, userId }) => (
+  <MessagePage nonce={nonce} title="You're signed in">
+    <p>
+      Signed in as <strong>{userId}</strong>. You can go back to the application you were using.
+    </p>
+    <form method="post" action="/logout">
+      <button type="submit">Sign out</button>
+    </form>
+  </MessagePage>
+);
+
+export const SignedOutPage: FC<{ nonce: string }> = ({ nonce }) => (
+  <MessagePage nonce={nonce} title="You're signed out">
+    <p>
+      Your session has ended. <a href="/login">Sign in again</a>.
+    </p>
+  </MessagePage>
+);
+
+export const BannedPage: FC<{ nonce: string; retryAfterSec: number }> = ({ nonce, retryAfterSec }) => (
+  <MessagePage nonce={nonce} title="Too many failed attempts">
+    <p>
+      Passkey checks are paused for this account or network after too many failures. Try again in{" "}
+      {Math.ceil(retryAfterSec / 60)} minute(s). If this keeps happening, contact an administrator.
+    </p>
+  </MessagePage>
+);

@@ -1,0 +1,70 @@
+/**
+ * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
+ * client IP over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
+ * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
+ */
+import type { Config } from "../../config/load.ts";
+import { type CounterStore, ipReputationKey } from "../../ports.ts";
+
+export type RegulationConfig = Pick<Config, "regulation" | "risk">;
+
+const failKey = (kind: "user" | "ip", id: string) => `regulation:fail:${kind}:${id}`;
+const banKey = (kind: "user" | "ip", id: string) => `regulation:ban:${kind}:${id}`;
+
+export interface Subject {
+  userId: string | undefined;
+  ip: string;
+}
+
+export class Regulation {
+  constructor(
+    private readonly counters: CounterStore,
+    private readonly config: RegulationConfig,
+  ) {}
+
+  /** Seconds until the ban of this user or IP ends; undefined when neither is banned. */
+  async bannedFor(subject: Subject, now: number): Promise<number | undefined> {
+    const keys = [banKey("ip", subject.ip)];
+    if (subject.userId !== undefined) keys.push(banKey("user", subject.userId));
+    const nowSec = Math.floor(now / 1000);
+    const maxSec = Math.ceil(this.config.regulation.ban_time / 1000);
+    let longest: number | undefined;
+    for (const key of keys) {
+      const until = await this.counters.get(key);
+      if (until > nowSec) longest = Math.max(longest ?? 0, Math.min(until - nowSec, maxSec));
+    }
+    return longest;
+  }
+
+  /** Counts a failure; bans the user/IP that reached max_retries. Returns the ban length when one began. */
+  async recordFailure(
+    subject: Subject,
+    now: number,
+    options: { stepUp: boolean },
+  ): Promise<number | undefined> {
+    const { max_retries, find_time, ban_time } = this.config.regulation;
+    const subjects: Array<["user" | "ip", string]> = [["ip", subject.ip]];
+    if (subject.userId !== undefined) subjects.push(["user", subject.userId]);
+    let banned: number | undefined;
+    for (const [kind, id] of subjects) {
+      const failures = await this.counters.add(failKey(kind, id), 1, find_time);
+      if (failures >= max_retries) {
+        await this.counters.delete(failKey(kind, id));
+        await this.counters.delete(banKey(kind, id));
+        await this.counters.add(banKey(kind, id), Math.floor((now + ban_time) / 1000), ban_time);
+        banned = Math.ceil(ban_time / 1000);
+      }
+    }
+    if (options.stepUp) {
+      const { failed_stepup_points, ttl } = this.config.risk.dynamic_ip;
+      if (failed_stepup_points > 0)
+        await this.counters.add(ipReputationKey(subject.ip), failed_stepup_points, ttl);
+    }
+    return banned;
+  }
+
+  /** A success clears the user's failure count (the IP's stays: it may be shared with an attacker). */
+  async recordSuccess(subject: Subject): Promise<void> {
+    if (subject.userId !== undefined) await this.counters.delete(failKey("user", subject.userId));
+  }
+}

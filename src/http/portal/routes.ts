@@ -1,0 +1,199 @@
+/**
+ * The portal's routes: pages (/, /login, /stepup, /enroll/:token), the bundled script, the
+ * WebAuthn JSON endpoints and logout. Transport only: ceremonies live in enroll/login/stepup.ts.
+ */
+import type { Hono } from "hono";
+import type { z } from "zod";
+import type { AppEnv } from "../../app.ts";
+import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
+import { sessionIdFromToken } from "../../session/token.ts";
+import { buildPortalAsset } from "./assets.ts";
+import {
+  assertionOptionsBody,
+  assertionVerifyBody,
+  registerOptionsBody,
+  registerVerifyBody,
+} from "./body.ts";
+import {
+  type Client,
+  clientOf,
+  createPortal,
+  currentSession,
+  expectedOrigins,
+  jsonError,
+  newNonce,
+  type Portal,
+  type PortalContext,
+  type PortalDeps,
+  renderPage,
+  returnUrl,
+} from "./context.ts";
+import { isSameOriginRequest } from "./csrf.ts";
+import { enrollmentUser, registerOptions, registerVerify } from "./enroll.ts";
+import { loginOptions, loginVerify } from "./login.ts";
+import {
+  EnrollLinkInvalidPage,
+  EnrollPage,
+  LoginPage,
+  SignedInPage,
+  SignedOutPage,
+  StepUpPage,
+} from "./pages.tsx";
+import { stepUpOptions, stepUpVerify } from "./stepup.ts";
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+type Handler = (portal: Portal, c: PortalContext, client: Client) => Promise<Response>;
+
+/** Reads and validates a JSON body; a Response when it is refused. */
+async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promise<z.infer<S> | Response> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
+  }
+  const text = await c.req.text();
+  if (text.length > MAX_BODY_BYTES)
+    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  let raw: unknown;
+  try {
+    raw = text === "" ? {} : JSON.parse(text);
+  } catch {
+    return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    return jsonError(c, 400, "invalid_request", "The request body is not what this endpoint expects.");
+  return parsed.data;
+}
+
+export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
+  const asset = buildPortalAsset();
+  asset.catch((error: Error) => deps.logger.error({ err: error.message }, "portal script bundle failed"));
+  const portal = createPortal(deps, asset);
+  const origins = expectedOrigins(deps.config);
+
+  // ---- the bundled ceremony script ----
+  app.get("/assets/:file", async (c) => {
+    const built = await asset;
+    if (c.req.param("file") !== built.path.slice("/assets/".length))
+      return c.json({ error: "not_found" }, 404);
+    return c.body(built.body, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=31536000, immutable",
+      "x-content-type-options": "nosniff",
+      "cross-origin-resource-policy": "same-origin",
+    });
+  });
+
+  // ---- pages ----
+  app.get("/", async (c) => {
+    const session = await currentSession(c, deps);
+    if (session === undefined) return c.redirect("/login", 302);
+    const nonce = newNonce();
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
+  });
+
+  app.get("/login", async (c) => {
+    const nonce = newNonce();
+    const script = (await asset).path;
+    const rd = returnUrl(deps, c.req.query("rd"));
+    return renderPage(nonce, LoginPage({ nonce, script, rd }));
+  });
+
+  app.get("/stepup", async (c) => {
+    const rd = returnUrl(deps, c.req.query("rd"));
+    const session = await currentSession(c, deps);
+    if (session === undefined) {
+      return c.redirect(`/login?rd=${encodeURIComponent(rd)}`, 302);
+    }
+    const nonce = newNonce();
+    const script = (await asset).path;
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }));
+  });
+
+  app.get("/enroll/:token", async (c) => {
+    const nonce = newNonce();
+    const token = c.req.param("token");
+    const found = await enrollmentUser(portal, token, deps.clock());
+    if (found === undefined) return renderPage(nonce, EnrollLinkInvalidPage({ nonce }), 410);
+    const script = (await asset).path;
+    const rd = returnUrl(deps, c.req.query("rd"));
+    return renderPage(nonce, EnrollPage({ nonce, script, rd, token, userId: found.user.id }));
+  });
+
+  // ---- state-changing endpoints: same-origin only ----
+  const sameOrigin = async (c: PortalContext, next: () => Promise<void>) => {
+    if (!isSameOriginRequest((name) => c.req.header(name), origins)) {
+      deps.logger.warn({ event: "csrf_refused", path: c.req.path }, "cross-origin request refused");
+      return jsonError(c, 403, "cross_origin", "This request must come from the sign-in page itself.");
+    }
+    await next();
+  };
+  app.use("/webauthn/*", sameOrigin);
+  app.use("/logout", sameOrigin);
+
+  const withClient = (handler: Handler) => async (c: PortalContext) => {
+    const client = clientOf(c, deps);
+    if (client === undefined)
+      return jsonError(c, 400, "bad_client_address", "The client address could not be read.");
+    return handler(portal, c, client);
+  };
+
+  app.post(
+    "/webauthn/register/options",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, registerOptionsBody);
+      return body instanceof Response ? body : registerOptions(portal, c, client, body.token);
+    }),
+  );
+  app.post(
+    "/webauthn/register/verify",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, registerVerifyBody);
+      return body instanceof Response ? body : registerVerify(portal, c, client, body);
+    }),
+  );
+  app.post(
+    "/webauthn/login/options",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, assertionOptionsBody);
+      return body instanceof Response ? body : loginOptions(portal, c, client);
+    }),
+  );
+  app.post(
+    "/webauthn/login/verify",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, assertionVerifyBody);
+      return body instanceof Response ? body : loginVerify(portal, c, client, body);
+    }),
+  );
+  app.post(
+    "/webauthn/stepup/options",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, assertionOptionsBody);
+      if (body instanceof Response) return body;
+      return stepUpOptions(portal, c, client, await currentSession(c, deps));
+    }),
+  );
+  app.post(
+    "/webauthn/stepup/verify",
+    withClient(async (portal, c, client) => {
+      const body = await readJson(c, assertionVerifyBody);
+      if (body instanceof Response) return body;
+      return stepUpVerify(portal, c, client, await currentSession(c, deps), body);
+    }),
+  );
+
+  app.post("/logout", async (c) => {
+    const token = readSessionToken(c.req.header("cookie"));
+    if (token !== undefined && (await deps.stores.sessions.delete(sessionIdFromToken(token)))) {
+      deps.metrics.sessionsRevoked.inc({ cause: "logout" });
+      deps.logger.info({ event: "logout", session: sessionIdFromToken(token) }, "signed out");
+    }
+    const cleared = clearedSessionCookie(deps.config);
+    const wantsJson = /application\/json/i.test(c.req.header("accept") ?? "");
+    if (wantsJson) return c.json({ ok: true }, 200, { "set-cookie": cleared, "cache-control": "no-store" });
+    const nonce = newNonce();
+    return renderPage(nonce, SignedOutPage({ nonce }), 200, { "set-cookie": cleared });
+  });
+}
