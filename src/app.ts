@@ -4,6 +4,8 @@
  */
 import { Hono } from "hono";
 import type { Config } from "./config/load.ts";
+import { registerAdminRoutes } from "./http/admin/index.ts";
+import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthDeps } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
@@ -35,6 +37,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all("/auth", (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
+  registerAdminRoutes(app, deps);
+  registerEventRoutes(app, deps);
   registerPortalRoutes(app, deps);
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));

@@ -10,6 +10,7 @@ import { createMemoryStores } from "./adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
 import { createApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { createBearerVerifier } from "./identity/bearer.ts";
 import { CidrSet } from "./net/cidr-set.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
@@ -83,7 +84,12 @@ export async function start(config: Config) {
     policy,
     ipLists,
     geo: lookupGeo,
-    bearer: undefined,
+    bearer:
+      config.jwt.issuers.length > 0
+        ? createBearerVerifier(config.jwt, {
+            onReject: (reason, issuer) => logger.debug({ reason, issuer }, "bearer token refused"),
+          })
+        : undefined,
     isTrustedProxy: (ip) => trusted.has(ip),
     clock: Date.now,
     logger,

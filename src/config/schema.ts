@@ -180,6 +180,8 @@ export const configSchema = z
           .default([]),
         clock_skew: duration("30s"),
         jwks_cache: duration("10m"),
+        /** An unknown kid refetches the JWKS (key rotation), at most once per cooldown. */
+        jwks_cooldown: duration("30s"),
       })
       .prefault({}),
     events: z
@@ -190,6 +192,7 @@ export const configSchema = z
               issuer: z.string().min(1),
               audience: z.union([z.string(), z.array(z.string())]),
               keys: keySourceSchema,
+              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
             }),
           )
           .default([]),
