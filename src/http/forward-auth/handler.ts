@@ -108,7 +108,13 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
     return { identity, risk, unavailable: false };
   }
 
-  function observe(decision: Decision, facts: RequestFacts, policyVersion: string, started: number) {
+  function observe(
+    decision: Decision,
+    facts: RequestFacts,
+    policyVersion: string,
+    started: number,
+    risk: RiskAssessment | undefined,
+  ) {
     const seconds = (performance.now() - started) / 1000;
     const reason = decision.reasons[0] ?? "none";
     metrics.decisions.inc({ decision: decision.kind, reason });
@@ -118,7 +124,6 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
     }
     if (decision.kind === "allow" && random() >= config.log.allow_sample_rate) return;
     const identity = "identity" in decision ? decision.identity : undefined;
-    const risk = decision.kind === "allow" ? decision.risk : undefined;
     // No cookie, token, or query string: the path alone identifies the resource.
     logger.info(
       {
@@ -131,8 +136,13 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
         method: facts.method,
         host: facts.host,
         path: facts.path,
+        // Every assessed decision carries its score and signals: a step-up or a risk deny is
+        // exactly when an operator needs to see why.
         risk: risk?.score,
-        risk_reasons: risk?.reasons.map((r) => r.signal),
+        risk_reasons: risk && [
+          ...risk.reasons.map((r) => r.signal),
+          ...(risk.block ? [risk.block.signal] : []),
+        ],
         policy: policyVersion,
         latency_us: Math.round(seconds * 1e6),
       },
@@ -171,6 +181,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
       : { identity: { kind: "anonymous", reason: Reason.noCredentials }, risk: NO_RISK, unavailable: false };
 
     let decision: Decision;
+    let assessed: RiskAssessment | undefined;
     if (gathered.unavailable) {
       decision = { kind: "unavailable", rule: rule.name, reasons: [Reason.storeUnavailable] };
     } else {
@@ -185,10 +196,13 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
         risk: gathered.risk,
         stepUp,
       });
-      if (needsState) recordRisk(gathered.risk, decision, facts.clientIp);
+      if (needsState) {
+        assessed = gathered.risk;
+        recordRisk(gathered.risk, decision, facts.clientIp);
+      }
     }
     const response = toResponse(decision, facts, responseSettings);
-    observe(decision, facts, policy.version, started);
+    observe(decision, facts, policy.version, started, assessed);
     return response;
   };
 
