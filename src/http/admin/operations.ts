@@ -148,10 +148,13 @@ export function createAdminOperations(deps: AdminDeps) {
       return sessions.sort((a, b) => b.lastSeenAt - a.lastSeenAt).map(toSessionView);
     },
 
-    /** Revokes one session by its public handle. */
-    async revokeSession(sessionId: string): Promise<{ session: string; user: string }> {
+    /** Revokes one session by its public handle (when `userId` is given, only one of that user's). */
+    async revokeSession(sessionId: string, userId?: string): Promise<{ session: string; user: string }> {
       const session = await stores.sessions.get(sessionId);
-      if (!session || !(await stores.sessions.delete(sessionId))) {
+      if (!session || (userId !== undefined && session.userId !== userId)) {
+        throw new AdminError(404, "session_not_found", "no such session");
+      }
+      if (!(await stores.sessions.delete(sessionId))) {
         throw new AdminError(404, "session_not_found", "no such session");
       }
       revoked("admin", 1);

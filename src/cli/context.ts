@@ -1,0 +1,98 @@
+/**
+ * What every CLI command gets: the loaded config, the shared store (opened on first use) and the
+ * admin verbs over it, and stdout/stderr writers. Commands throw CliError(exitCode, message).
+ *
+ * Exit codes: 0 done; 1 the operation failed (unknown user/session/passkey, store unreachable);
+ * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
+ */
+import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
+import { type Config, loadConfig } from "../config/load.ts";
+import { type AdminOperations, createAdminOperations } from "../http/admin/operations.ts";
+import type { Stores } from "../ports.ts";
+
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(
+    readonly exitCode: 1 | 2,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface CliContext extends CliIo {
+  env: Record<string, string | undefined>;
+  /** The validated config (throws ConfigError, reported with exit 2). */
+  config(): Config;
+  /** The configured shared store; CliError(2) when no REDIS_URL/redis.url is set. */
+  stores(): Promise<Stores>;
+  /** The admin verbs (same code as the admin API) over the store. */
+  ops(): Promise<AdminOperations>;
+  clock(): number;
+  close(): Promise<void>;
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+export function createCliContext(
+  io: CliIo,
+  env: Record<string, string | undefined> = process.env,
+): CliContext {
+  let config: Config | undefined;
+  let stores: Stores | undefined;
+  const getConfig = () => {
+    config ??= loadConfig(env);
+    return config;
+  };
+  const getStores = async (): Promise<Stores> => {
+    if (stores) return stores;
+    const cfg = getConfig();
+    const url = cfg.redis.url;
+    if (!url) {
+      throw new CliError(
+        2,
+        "no store configured: set REDIS_URL (or redis.url in the config file) to the Redis the Vigil " +
+          "replicas share. Without it Vigil keeps state in each server's own memory, which this CLI " +
+          "cannot reach; use the admin API (/admin/*) of that server instead.",
+      );
+    }
+    const client = createRedisClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
+    client.on("error", () => {}); // reported below, once, instead of on every retry
+    try {
+      await waitForRedis(client, 3_000);
+    } catch {
+      client.disconnect();
+      throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
+    }
+    stores = createRedisStores(client, cfg.redis.prefix);
+    return stores;
+  };
+  return {
+    ...io,
+    env,
+    config: getConfig,
+    stores: getStores,
+    async ops() {
+      const cfg = getConfig();
+      return createAdminOperations({ stores: await getStores(), config: cfg, clock: Date.now });
+    },
+    clock: Date.now,
+    async close() {
+      if (stores) await stores.health.close().catch(() => {});
+    },
+  };
+}
