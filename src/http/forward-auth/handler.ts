@@ -3,13 +3,24 @@
  * Framework-free (Request in, Response out) so it is cheap and testable; app.ts mounts it.
  */
 import type { Config } from "../../config/load.ts";
-import { decide } from "../../core/decide.ts";
-import { type IdentityState, identityFromSession, identityFromToken } from "../../core/identity.ts";
+import { decide, type StepUpSettings } from "../../core/decide.ts";
+import {
+  type IdentityState,
+  identityFromSession,
+  identityFromToken,
+  type SessionTimeouts,
+} from "../../core/identity.ts";
 import { Reason } from "../../core/reasons.ts";
-import { type Decision, NO_RISK, type RequestFacts, type RiskAssessment } from "../../core/types.ts";
+import {
+  type AddressOptions,
+  type Decision,
+  NO_RISK,
+  type RequestFacts,
+  type RiskAssessment,
+} from "../../core/types.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
-import type { Policy } from "../../policy/compile.ts";
+import type { CompiledRule, Policy } from "../../policy/compile.ts";
 import { matchRule } from "../../policy/engine.ts";
 import { normalisePath } from "../../policy/matchers/path.ts";
 import { type BearerVerifier, type DecisionState, ipReputationKey, type Stores } from "../../ports.ts";
@@ -35,6 +46,30 @@ export interface ForwardAuthDeps {
   random?: () => number;
 }
 
+/**
+ * Whether a decision on this rule reads the store (and so runs the risk engine): bypass and deny
+ * rules answer without Redis unless the forwardAuth address itself demands identity.
+ */
+export function needsDecisionState(rule: Pick<CompiledRule, "action">, options: AddressOptions): boolean {
+  return (
+    (rule.action !== "bypass" && rule.action !== "deny") ||
+    options.stepUpMaxAgeSec !== undefined ||
+    options.groups.length > 0
+  );
+}
+
+/** The config values identity resolution and decide() need, in their terms. */
+export function decisionSettings(config: Config): { timeouts: SessionTimeouts; stepUp: StepUpSettings } {
+  return {
+    timeouts: { idleMs: config.session.idle_timeout, absoluteMs: config.session.absolute_timeout },
+    stepUp: {
+      acr: config.stepup.acr,
+      immediateGraceMs: config.stepup.immediate_grace,
+      riskMaxAgeMs: config.stepup.default_max_age,
+    },
+  };
+}
+
 interface Gathered {
   identity: IdentityState;
   risk: RiskAssessment;
@@ -44,12 +79,7 @@ interface Gathered {
 export function createForwardAuthHandler(deps: ForwardAuthDeps) {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
-  const timeouts = { idleMs: config.session.idle_timeout, absoluteMs: config.session.absolute_timeout };
-  const stepUp = {
-    acr: config.stepup.acr,
-    immediateGraceMs: config.stepup.immediate_grace,
-    riskMaxAgeMs: config.stepup.default_max_age,
-  };
+  const { timeouts, stepUp } = decisionSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin };
 
   /** The single store round trip, then identity and risk. Store failures fail closed. */
@@ -172,10 +202,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
       clientIp: facts.clientIp,
     });
     const now = deps.clock();
-    const needsState =
-      (rule.action !== "bypass" && rule.action !== "deny") ||
-      options.value.stepUpMaxAgeSec !== undefined ||
-      options.value.groups.length > 0;
+    const needsState = needsDecisionState(rule, options.value);
     const gathered: Gathered = needsState
       ? await gather(facts, now)
       : { identity: { kind: "anonymous", reason: Reason.noCredentials }, risk: NO_RISK, unavailable: false };
