@@ -51,6 +51,9 @@ async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promi
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
+  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
+    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  }
   const text = await c.req.text();
   if (text.length > MAX_BODY_BYTES)
     return jsonError(c, 413, "body_too_large", "The request body is too large.");
