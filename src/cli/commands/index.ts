@@ -6,6 +6,7 @@ import type { Command } from "../command.ts";
 import { check } from "./check.ts";
 import { deletePasskey } from "./delete-passkey.ts";
 import { enroll } from "./enroll.ts";
+import { explain } from "./explain.ts";
 import { groups } from "./groups.ts";
 import { passkeys } from "./passkeys.ts";
 import { resume } from "./resume.ts";
@@ -25,5 +26,5 @@ export const COMMANDS: readonly Command[] = [
   passkeys,
   deletePasskey,
   check,
-  // explain,
+  explain,
 ];
