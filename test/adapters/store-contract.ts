@@ -118,10 +118,29 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
           uaHash: "ua-hash-1",
           lastLat: 48.1,
           lastLon: 11.6,
-          createdAt: now + 10,
+          createdAt: old.createdAt,
         });
         expect(await stores.sessions.get(session.id)).toEqual(session);
         expect((await stores.sessions.listByUser("alice")).map((s) => s.id)).toEqual([session.id]);
+      });
+
+      test("rotation keeps the absolute deadline of the sign-in (step-ups never extend a session)", async () => {
+        const { session: old } = await stores.sessions.create(newSessionInput(), now, HOUR);
+        const rotated = await stores.sessions.rotate(
+          old.id,
+          { stepUpAt: now + 30 * MINUTE },
+          now + 30 * MINUTE,
+          HOUR,
+        );
+        const id = rotated!.session.id;
+        const before = await stores.decisions.read(
+          query({ sessionId: id, now: now + 59 * MINUTE, idleTimeoutMs: 10 * HOUR }),
+        );
+        expect(before.session?.id).toBe(id);
+        const after = await stores.decisions.read(
+          query({ sessionId: id, now: now + HOUR + 1, idleTimeoutMs: 10 * HOUR }),
+        );
+        expect(after.session).toBeUndefined();
       });
 
       test("rotate of a missing session is undefined, and only one of two rotations wins", async () => {

@@ -6,11 +6,13 @@ import { newSession } from "../redis/session-record.ts";
 import { copySession, indexAdd, indexRemove, type MemoryState } from "./memory-state.ts";
 
 export function createMemorySessionStore(state: MemoryState): SessionStore {
-  function insert(session: Session, absoluteTtlMs: number): void {
+  /** The absolute time-out counts from the session's createdAt (sign-in), not from this write. */
+  function insert(session: Session, absoluteTtlMs: number, now: number): void {
+    const expiresAt = session.createdAt + absoluteTtlMs;
     state.sessions.set(
       session.id,
-      { session: copySession(session), expiresAt: session.createdAt + absoluteTtlMs },
-      absoluteTtlMs,
+      { session: copySession(session), expiresAt },
+      Math.max(1, expiresAt - now),
     );
     indexAdd(state.userSessions, session.userId, session.id);
   }
@@ -32,7 +34,7 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
     async create(input: NewSession, now: number, absoluteTtlMs: number) {
       const token = newSessionToken();
       const session = newSession(sessionIdFromToken(token), input, now);
-      insert(session, absoluteTtlMs);
+      insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };
     },
 
@@ -44,10 +46,12 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
       const token = newSessionToken();
       const session: Session = {
         ...newSession(sessionIdFromToken(token), { ...old, ...patch }, now),
+        // A rotation (step-up) must not extend the absolute lifetime, which runs from sign-in.
+        createdAt: old.createdAt,
         lastLat: old.lastLat,
         lastLon: old.lastLon,
       };
-      insert(session, absoluteTtlMs);
+      insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };
     },
 

@@ -19,14 +19,16 @@ import { newSession } from "./session-record.ts";
 const OWNER = "userId";
 
 export function createRedisSessionStore({ client, keys, scripts }: RedisContext): SessionStore {
-  async function insert(session: Session, absoluteTtlMs: number): Promise<void> {
-    const fields = sessionToFields(session, session.createdAt + absoluteTtlMs);
+  /** The absolute time-out counts from the session's createdAt (sign-in), not from this write. */
+  async function insert(session: Session, absoluteTtlMs: number, now: number): Promise<void> {
+    const expiresAt = session.createdAt + absoluteTtlMs;
+    const fields = sessionToFields(session, expiresAt);
     await scripts.putIndexed(
       keys.session(session.id),
       keys.userSessionsPrefix,
       OWNER,
       session.id,
-      Math.max(1, Math.floor(absoluteTtlMs)),
+      Math.max(1, Math.floor(expiresAt - now)),
       flattenFields(fields),
     );
   }
@@ -39,7 +41,7 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
     async create(input: NewSession, now: number, absoluteTtlMs: number) {
       const token = newSessionToken();
       const session = newSession(sessionIdFromToken(token), input, now);
-      await insert(session, absoluteTtlMs);
+      await insert(session, absoluteTtlMs, now);
       return { token, session };
     },
 
@@ -58,11 +60,13 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
       const token = newSessionToken();
       const session: Session = {
         ...newSession(sessionIdFromToken(token), { ...old, ...patch }, now),
-        // Where the user was last seen still matters for impossible-travel checks.
+        // A rotation (step-up) must not extend the absolute lifetime, which runs from sign-in;
+        // where the user was last seen still matters for impossible-travel checks.
+        createdAt: old.createdAt,
         lastLat: old.lastLat,
         lastLon: old.lastLon,
       };
-      await insert(session, absoluteTtlMs);
+      await insert(session, absoluteTtlMs, now);
       return { token, session };
     },
 
