@@ -8,8 +8,9 @@ import {
   type DecisionStateReader,
   ipReputationKey,
 } from "../../ports.ts";
-import { fieldsFromFlat, sessionFromFields, userFromFields } from "./codec.ts";
+import { type HashFields, sessionFromFields, userFromFields } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
+import { DECISION_SESSION_FIELDS, DECISION_USER_FIELDS } from "./scripts.ts";
 import { slidingCount, windowIndex } from "./sliding-window.ts";
 
 export function createRedisDecisionStateReader({ keys, scripts }: RedisContext): DecisionStateReader {
@@ -40,33 +41,42 @@ export function createRedisDecisionStateReader({ keys, scripts }: RedisContext):
   };
 }
 
-/** [n, session fields…, m, user fields…, sessionCur, sessionPrev, userCur, userPrev, ipCur, ipPrev, ipRep] */
+type Value = string | false | null;
+
+/** Values of an HMGET in `names` order → the fields that exist (what HGETALL would have given). */
+function fieldsOf(names: readonly string[], values: unknown): HashFields {
+  const fields: HashFields = {};
+  if (!Array.isArray(values)) return fields; // cjson writes an empty list as {}
+  for (let i = 0; i < names.length; i++) {
+    const value = values[i] as Value;
+    if (typeof value === "string") fields[names[i]!] = value;
+  }
+  return fields;
+}
+
+/** {"s":[session values],"u":[user values],"c":[sessionCur, sessionPrev, userCur, userPrev, ipCur, ipPrev, ipRep]} */
 function parseReply(
-  reply: Array<string | number>,
+  reply: string,
   sessionId: string | undefined,
   queryUserId: string | undefined,
   now: number,
   window: number | undefined,
 ): DecisionState {
-  let at = 0;
-  const takeFields = () => {
-    const length = Number(reply[at]);
-    const flat = reply.slice(at + 1, at + 1 + length).map(String);
-    at += 1 + length;
-    return fieldsFromFlat(flat);
-  };
-  const takeNumber = () => Number(reply[at++] ?? 0);
-
-  const sessionFields = takeFields();
-  const session = sessionId === undefined ? undefined : sessionFromFields(sessionId, sessionFields);
+  const parsed = JSON.parse(reply) as { s: unknown; u: unknown; c: unknown };
+  const session =
+    sessionId === undefined
+      ? undefined
+      : sessionFromFields(sessionId, fieldsOf(DECISION_SESSION_FIELDS, parsed.s));
   const userId = session?.userId ?? queryUserId;
-  const userFields = takeFields();
-  const user = userId === undefined ? undefined : userFromFields(userId, userFields);
-  const weighted = () => {
-    const currentCount = takeNumber();
-    const previousCount = takeNumber();
-    return window === undefined ? 0 : slidingCount(currentCount, previousCount, now, window);
+  const user =
+    userId === undefined ? undefined : userFromFields(userId, fieldsOf(DECISION_USER_FIELDS, parsed.u));
+  const counts = Array.isArray(parsed.c) ? parsed.c : [];
+  const count = (i: number) => {
+    const value = Number(counts[i] ?? 0);
+    return Number.isFinite(value) ? value : 0;
   };
-  const rate = { session: weighted(), user: weighted(), ip: weighted() };
-  return { session, user, rate, ipReputation: takeNumber() };
+  const weighted = (i: number) =>
+    window === undefined ? 0 : slidingCount(count(i), count(i + 1), now, window);
+  const rate = { session: weighted(0), user: weighted(2), ip: weighted(4) };
+  return { session, user, rate, ipReputation: count(6) };
 }
