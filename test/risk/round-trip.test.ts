@@ -121,12 +121,11 @@ test("every /auth decision is exactly one script call, whatever the signals deci
     if (c.risk !== undefined) expect(response.headers.get("x-auth-risk")).toBe(c.risk);
   }
 
-  // Inside that one call: the session and user hashes, the rate counters and the reputation.
-  const inside = scripted.map((args) => args[0]?.toLowerCase());
-  expect(inside).toContain("hgetall");
-  expect(inside).toContain("incr");
-  const reputationRead = scripted.some(
-    (args) => args[0]?.toLowerCase() === "get" && args[1]?.endsWith(ipReputationKey(BERLIN)),
-  );
-  expect(reputationRead).toBe(true);
+  // Inside that one call: the session and user hashes, the rate counters and the reputation
+  // (matched by key, not by command, so the script may change how it reads them).
+  const touched = (part: string) => scripted.some((args) => args.slice(1).some((arg) => arg.includes(part)));
+  expect(touched(":session:")).toBe(true);
+  expect(touched(":user:alice")).toBe(true);
+  for (const scope of ["session", "user", "ip"]) expect(touched(`:rate:${scope}:`)).toBe(true);
+  expect(touched(ipReputationKey(BERLIN))).toBe(true);
 });
