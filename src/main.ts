@@ -10,6 +10,7 @@ import { createMemoryStores } from "./adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
 import { createApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { memoize } from "./http/forward-auth/memo.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
 import { CidrSet } from "./net/cidr-set.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
@@ -83,14 +84,15 @@ export async function start(config: Config) {
     stores,
     policy,
     ipLists,
-    geo: lookupGeo,
+    // Pure lookups in static data, memoised (bounded) per client address.
+    geo: memoize(lookupGeo),
     bearer:
       config.jwt.issuers.length > 0
         ? createBearerVerifier(config.jwt, {
             onReject: (reason, issuer) => logger.debug({ reason, issuer }, "bearer token refused"),
           })
         : undefined,
-    isTrustedProxy: (ip) => trusted.has(ip),
+    isTrustedProxy: memoize((ip) => trusted.has(ip)),
     clock: Date.now,
     logger,
     metrics,

@@ -19,6 +19,10 @@ const REDACT = [
   "*.enrollUrl",
 ];
 
+/**
+ * Without a destination, lines go to stdout through pino's asynchronous destination (sonic-boom,
+ * sync: false): a decision never waits on a write(2). pino flushes it synchronously at exit.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -28,6 +32,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/**
+ * The logger for the per-request decision line: same destination, level and format, but without
+ * the redaction pass (≈ 5 µs a line). Safe only because that line is built field by field from
+ * fixed keys (decision, rule, reasons, user, session prefix, ip, method, host, path, risk, …),
+ * none of which is a redacted path: redaction could never change it. Every other line keeps it.
+ */
+export function createDecisionLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
 }

@@ -18,7 +18,7 @@ import {
   type RequestFacts,
   type RiskAssessment,
 } from "../../core/types.ts";
-import type { Logger } from "../../observe/logger.ts";
+import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
 import { matchRule } from "../../policy/engine.ts";
@@ -28,6 +28,7 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { memoize } from "./memo.ts";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
 
@@ -70,6 +71,14 @@ export function decisionSettings(config: Config): { timeouts: SessionTimeouts; s
   };
 }
 
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
+/** The forwardAuth address's own query (?stepup=, ?group=) without building a whole URL. */
+function addressQuery(url: string): URLSearchParams {
+  const at = url.indexOf("?");
+  return at < 0 ? NO_QUERY : new URLSearchParams(url.slice(at + 1));
+}
+
 interface Gathered {
   identity: IdentityState;
   risk: RiskAssessment;
@@ -81,6 +90,30 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
   const random = deps.random ?? Math.random;
   const { timeouts, stepUp } = decisionSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin };
+  // Pure functions of the request's own text, memoised (bounded): one browser sends the same
+  // user agent on every request. Nothing read from the store is ever kept.
+  const userAgentHash = memoize(hashUserAgent, 1024);
+  const decisionLog = createDecisionLogger(logger);
+  /** prom-client children per label set, so a decision costs no label validation. */
+  const decisionCounters = new Map<string, { inc(): void }>();
+  const decisionTimers = new Map<string, { observe(value: number): void }>();
+  const countDecision = (kind: string, reason: string) => {
+    const key = `${kind}\0${reason}`;
+    let child = decisionCounters.get(key);
+    if (child === undefined) {
+      child = metrics.decisions.labels(kind, reason);
+      decisionCounters.set(key, child);
+    }
+    child.inc();
+  };
+  const timeDecision = (kind: string, seconds: number) => {
+    let child = decisionTimers.get(kind);
+    if (child === undefined) {
+      child = metrics.decisionDuration.labels(kind);
+      decisionTimers.set(kind, child);
+    }
+    child.observe(seconds);
+  };
 
   /** The single store round trip, then identity and risk. Store failures fail closed. */
   async function gather(facts: RequestFacts, now: number): Promise<Gathered> {
@@ -129,7 +162,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
         clientIp: facts.clientIp,
         location,
         session: identity.kind === "known" ? identity.session : undefined,
-        userAgentHash: hashUserAgent(facts.userAgent),
+        userAgentHash: userAgentHash(facts.userAgent),
         rate: state.rate,
         ipReputation: state.ipReputation,
       },
@@ -147,15 +180,15 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
   ) {
     const seconds = (performance.now() - started) / 1000;
     const reason = decision.reasons[0] ?? "none";
-    metrics.decisions.inc({ decision: decision.kind, reason });
-    metrics.decisionDuration.observe({ decision: decision.kind }, seconds);
+    countDecision(decision.kind, reason);
+    timeDecision(decision.kind, seconds);
     if (decision.kind === "stepup") {
       metrics.stepUpChallenges.inc({ trigger: reason === Reason.riskStepUp ? "risk" : "rule" });
     }
     if (decision.kind === "allow" && random() >= config.log.allow_sample_rate) return;
     const identity = "identity" in decision ? decision.identity : undefined;
     // No cookie, token, or query string: the path alone identifies the resource.
-    logger.info(
+    decisionLog.info(
       {
         decision: decision.kind,
         rule: decision.rule,
@@ -182,14 +215,15 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
 
   return async function handleForwardAuth(request: Request, peer: string): Promise<Response> {
     const started = performance.now();
-    const parsed = parseForwardedRequest((name) => request.headers.get(name) ?? undefined, {
+    const headers = request.headers; // one Headers object, not one per read
+    const parsed = parseForwardedRequest((name) => headers.get(name) ?? undefined, {
       peer,
       isTrustedProxy: deps.isTrustedProxy,
     });
-    const options = parseAddressOptions(new URL(request.url).searchParams);
+    const options = parseAddressOptions(addressQuery(request.url));
     if (!parsed.ok || !options.ok) {
       const error = parsed.ok ? (options as { error: string }).error : parsed.error;
-      metrics.decisions.inc({ decision: "bad_request", reason: Reason.badRequest });
+      countDecision("bad_request", Reason.badRequest);
       logger.warn({ decision: "bad_request", error, peer }, "malformed forwardAuth request");
       return badRequest(error);
     }

@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
 import { SESSION_COOKIE } from "./headers.ts";
+import { memoize } from "./memo.ts";
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -37,6 +38,9 @@ export function normaliseIp(raw: string): string | undefined {
   return ip ? formatIp(ip) : undefined;
 }
 
+/** normaliseIp, memoised: the proxy's address and a client's come back on every request. */
+const canonicalIp = memoize(normaliseIp);
+
 /**
  * The client's address: walk X-Forwarded-For from the right through trusted proxies and take the
  * first address that is not one. An untrusted peer's X-Forwarded-For is ignored entirely.
@@ -46,12 +50,12 @@ export function clientAddress(
   forwardedFor: string | undefined,
   isTrustedProxy: (ip: string) => boolean,
 ): ParseResult<string> {
-  const peerIp = normaliseIp(peer);
+  const peerIp = canonicalIp(peer);
   if (!peerIp) return { ok: false, error: "peer address is not an IP" };
   if (!isTrustedProxy(peerIp) || !forwardedFor) return { ok: true, value: peerIp };
   const hops = forwardedFor.split(",");
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = normaliseIp(hops[i]!);
+    const hop = canonicalIp(hops[i]!);
     if (!hop) return { ok: false, error: "X-Forwarded-For holds something that is not an IP address" };
     if (!isTrustedProxy(hop)) return { ok: true, value: hop };
     if (i === 0) return { ok: true, value: hop };
