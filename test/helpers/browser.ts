@@ -1,0 +1,54 @@
+/**
+ * Headless Chromium for end-to-end tests: the launch flags every e2e test uses, a CDP virtual
+ * authenticator (ctap2, internal, resident keys, user verification, automatic presence) so
+ * passkey ceremonies need no human, and the click that starts a portal ceremony.
+ */
+import { existsSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** True when the Chromium binary is installed (CI installs it). */
+export const hasChromium = (): boolean => existsSync(CHROMIUM);
+
+export async function launchChromium(timeoutMs: number): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: timeoutMs,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // Chromium already maps *.localhost to loopback; pin it to the IPv4 address the servers bind.
+      "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+    ],
+  });
+}
+
+/** Attaches a virtual platform authenticator to the page's context; it answers every ceremony. */
+export async function addVirtualAuthenticator(context: BrowserContext, page: Page): Promise<void> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+}
+
+/** Clicks the portal page's ceremony button (enroll, sign in or step-up) once the script enabled it. */
+export async function runCeremony(page: Page): Promise<void> {
+  const button = page.locator("#start");
+  await button.waitFor({ state: "visible" });
+  if (!(await button.isEnabled())) throw new Error("the ceremony button is disabled");
+  await button.click();
+}
