@@ -5,11 +5,11 @@
  * upgraded acr/amr while the pre-step-up session token no longer works.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
+import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEP_TIMEOUT = 15_000;
 
 let portal: Portal;
@@ -31,36 +31,11 @@ beforeAll(async () => {
       }),
   });
   appOrigin = `http://${APP_HOST}:${appServer.port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: STEP_TIMEOUT,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // Chromium already maps *.localhost to loopback; pin it to the IPv4 address the servers bind.
-      "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-    ],
-  });
+  browser = await launchChromium(STEP_TIMEOUT);
   context = await browser.newContext();
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  await addVirtualAuthenticator(context, page);
 }, 60_000);
 
 afterAll(async () => {
@@ -82,13 +57,6 @@ function auth(url: string, token: string | undefined): Promise<Response> {
   });
 }
 
-async function runCeremony(): Promise<void> {
-  const button = page.locator("#start");
-  await button.waitFor({ state: "visible" });
-  await expect(button.isEnabled()).resolves.toBe(true);
-  await button.click();
-}
-
 test("enroll, sign in, /auth, step-up, /auth with upgraded claims; the old session is rotated away", async () => {
   // *.localhost resolves to loopback in Chromium and is a secure context (WebAuthn without TLS).
   const minted = await mintEnrollment(
@@ -102,7 +70,7 @@ test("enroll, sign in, /auth, step-up, /auth with upgraded claims; the old sessi
   await page.goto(minted.url);
   expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
   await expect(page.locator("h1").textContent()).resolves.toContain("Create your passkey");
-  await runCeremony();
+  await runCeremony(page);
   await page.waitForURL(`${portal.origin}/`);
   await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
   const [credential] = await portal.stores.credentials.listByUser("alice");
@@ -117,7 +85,7 @@ test("enroll, sign in, /auth, step-up, /auth with upgraded claims; the old sessi
   await context.clearCookies();
   const home = `${appOrigin}/home`;
   await page.goto(`${portal.origin}/login?rd=${encodeURIComponent(home)}`);
-  await runCeremony();
+  await runCeremony(page);
   await page.waitForURL(home);
   await expect(page.locator("h1").textContent()).resolves.toBe("app page /home");
 
@@ -146,7 +114,7 @@ test("enroll, sign in, /auth, step-up, /auth with upgraded claims; the old sessi
   // 5. Step-up in the browser, landing back on rd.
   await page.goto(location);
   await expect(page.locator("h1").textContent()).resolves.toContain("Confirm it");
-  await runCeremony();
+  await runCeremony(page);
   await page.waitForURL(admin);
   await expect(page.locator("h1").textContent()).resolves.toBe("app page /admin/panel");
 
