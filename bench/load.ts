@@ -1,6 +1,6 @@
 /**
- * Load generators for bench/run.ts: wrk (closed loop, as fast as the server goes) with a Lua script
- * for the headers, and autocannon at a fixed overall rate for the steady-load p99.
+ * Load generators for bench/run.ts: wrk closed loop (as fast as the server goes) with a Lua script
+ * for the headers, and wrk paced to a steady rate (Lua delay()) for the steady-load p99.
  */
 import { join } from "node:path";
 import { LOAD_CORE, pinned } from "./lib.ts";
@@ -21,11 +21,11 @@ export interface LoadResult {
 const luaString = (text: string) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 
 /** The wrk script: fixed headers, and a done() that prints one JSON line the runner parses. */
-function wrkScript(headers: Record<string, string>): string {
+function wrkScript(headers: Record<string, string>, prelude = ""): string {
   const lines = Object.entries(headers).map(
     ([name, value]) => `wrk.headers[${luaString(name)}] = ${luaString(value)}`,
   );
-  return `${lines.join("\n")}
+  return `${prelude}${lines.join("\n")}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -42,12 +42,14 @@ export interface WrkOptions {
   seconds: number;
   connections: number;
   dir: string;
+  /** Lua run before the headers (e.g. a delay() for pacing). */
+  prelude?: string;
 }
 
 /** wrk -t1 -cN -dS on the load core; latency in ms. */
 export async function runWrk(options: WrkOptions): Promise<LoadResult & { command: string }> {
   const script = join(options.dir, `wrk-${crypto.randomUUID()}.lua`);
-  await Bun.write(script, wrkScript(options.headers));
+  await Bun.write(script, wrkScript(options.headers, options.prelude));
   const args = [
     "wrk",
     "-t1",
@@ -87,47 +89,20 @@ export interface RateOptions {
   headers: Record<string, string>;
   seconds: number;
   connections: number;
+  /** Requests per second across all connections. */
   rate: number;
+  dir: string;
 }
 
 /**
- * autocannon at a fixed overall rate (requests/s across all connections), through
- * bench/fixed-rate.mjs under Node when present (else Bun). Percentiles from every response time.
+ * wrk at a steady rate: each connection waits a random, exponentially distributed gap (mean
+ * connections/rate, less the expected answer time) before its next request, so arrivals are
+ * Poisson-like and never a synchronised burst. Latency is measured from the send, in µs.
  */
-export async function runAutocannon(options: RateOptions): Promise<LoadResult & { command: string }> {
-  const runtime = Bun.which("node") ?? process.execPath;
-  const args = [
-    runtime,
-    join(import.meta.dir, "fixed-rate.mjs"),
-    options.url,
-    String(options.connections),
-    String(options.rate),
-    String(options.seconds),
-    JSON.stringify(options.headers),
-  ];
-  const child = Bun.spawn(pinned(LOAD_CORE, args), { stdout: "pipe", stderr: "pipe" });
-  const [out, err] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ]);
-  await child.exited;
-  let report: {
-    requests: number;
-    seconds: number;
-    errors: number;
-    p50: number;
-    p99: number;
-    p999: number;
-    max: number;
-  };
-  try {
-    report = JSON.parse(out.trim().split("\n").pop() ?? "");
-  } catch {
-    throw new Error(`bench/fixed-rate.mjs printed no JSON:\n${out}\n${err}`);
-  }
-  return {
-    ...report,
-    rps: report.requests / report.seconds,
-    command: `node bench/fixed-rate.mjs <url> ${options.connections} ${options.rate} ${options.seconds} '<headers JSON>' (autocannon overallRate)`,
-  };
+export async function runWrkAtRate(options: RateOptions): Promise<LoadResult & { command: string }> {
+  const meanMs = (options.connections * 1000) / options.rate - 0.2;
+  const pacing = `local mean = ${meanMs.toFixed(3)}
+delay = function() return math.floor(-mean * math.log(1 - math.random()) + 0.5) end
+`;
+  return runWrk({ ...options, prelude: pacing });
 }

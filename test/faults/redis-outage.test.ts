@@ -1,0 +1,152 @@
+/**
+ * Redis dies while requests flow, then comes back on the same port.
+ * - While it is down: not one protected request is allowed (every answer 503, or a denial), and
+ *   bypass rules keep answering 200 without it.
+ * - Once it is back: decisions recover within 2 s, on the same Vigil (no restart).
+ * The restarted server gets the data the old one had (DUMP/RESTORE), as a persistent Redis would.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import Redis from "ioredis";
+import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
+
+const POLICY = `
+rules:
+  - { name: public, paths: ["/public/**"], action: bypass }
+  - { name: app, hosts: ["app.example.com"], action: authenticated }
+default: deny
+`;
+
+let redis: RedisHandle;
+let vigil: TestVigil;
+let cookie: string;
+
+beforeAll(async () => {
+  redis = await startRedis({ own: true });
+  const high = { session: 1e9, user: 1e9, ip: 1e9 }; // rate counters on, limits out of the way
+  vigil = await startVigil({
+    policyText: POLICY,
+    store: { redisUrl: redis.url, prefix: "outage:" },
+    config: { risk: { rate: { soft: high, hard: high } } },
+  });
+  const { token } = await signIn(vigil.stores, { id: "alice" }, vigil.clock.now);
+  cookie = `vigil_session=${token}`;
+});
+afterAll(async () => {
+  await vigil?.close();
+  await redis?.stop();
+});
+
+function headers(uri: string, withCookie: boolean): Record<string, string> {
+  return {
+    "X-Forwarded-Method": "GET",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "app.example.com",
+    "X-Forwarded-Uri": uri,
+    Accept: "application/json",
+    ...(withCookie ? { Cookie: cookie } : {}),
+  };
+}
+
+async function ask(kind: "protected" | "bypass"): Promise<number> {
+  const response = await fetch(`${vigil.url}/auth`, {
+    headers: kind === "protected" ? headers("/app/page", true) : headers("/public/logo.svg", false),
+    redirect: "manual",
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+type Phase = "up" | "down" | "back";
+interface Answer {
+  phase: Phase;
+  kind: "protected" | "bypass";
+  status: number;
+  at: number;
+}
+
+/** Copies every key (value and TTL) so a restarted server can be given the same data. */
+async function snapshot(url: string): Promise<Array<[string, number, Buffer]>> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  const keys = await client.keys("*");
+  const entries: Array<[string, number, Buffer]> = [];
+  for (const key of keys) {
+    const dump = await client.dumpBuffer(key);
+    const ttl = await client.pttl(key);
+    if (dump) entries.push([key, ttl > 0 ? ttl : 0, dump]);
+  }
+  client.disconnect();
+  return entries;
+}
+
+async function restore(url: string, entries: Array<[string, number, Buffer]>): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  for (const [key, ttl, dump] of entries) await client.restore(key, ttl, dump, "REPLACE");
+  client.disconnect();
+}
+
+test("Redis stopped mid-flow: 0 protected allows, bypass keeps working; back within 2 s, no restart", async () => {
+  expect(await ask("protected")).toBe(200);
+  const answers: Answer[] = [];
+  let phase: Phase = "up";
+  let running = true;
+  // A steady flow from 8 clients, half protected, half bypass, for the whole test.
+  const workers = Array.from({ length: 8 }, async (_, i) => {
+    const kind = i % 2 === 0 ? "protected" : "bypass";
+    while (running) {
+      const at = Date.now();
+      const status = await ask(kind).catch(() => -1);
+      answers.push({ phase, kind, status, at });
+    }
+  });
+
+  await Bun.sleep(300);
+  const data = await snapshot(redis.url);
+  await redis.stop(); // SIGKILL, and the process has exited
+  phase = "down"; // every request started from here on starts with Redis dead
+  await Bun.sleep(1_500);
+
+  phase = "back";
+  await redis.restart(); // same port; answers PING when this resolves
+  await restore(redis.url, data);
+  const backAt = Date.now();
+  // Recovery is a bounded poll: the first allow after Redis is back, within 2 s.
+  let recoveredAt: number | undefined;
+  while (Date.now() - backAt < 2_000) {
+    const allowed = answers.find((a) => a.phase === "back" && a.kind === "protected" && a.status === 200);
+    if (allowed) {
+      recoveredAt = allowed.at;
+      break;
+    }
+    await Bun.sleep(20);
+  }
+  await Bun.sleep(300);
+  running = false;
+  await Promise.all(workers);
+
+  const of = (p: Phase, kind: Answer["kind"]) => answers.filter((a) => a.phase === p && a.kind === kind);
+  // Up: every answer an allow.
+  expect(of("up", "protected").length).toBeGreaterThan(0);
+  expect(new Set(of("up", "protected").map((a) => a.status))).toEqual(new Set([200]));
+  // Down: not one protected allow; every protected answer a 503 (or a denial), never a crash.
+  const down = of("down", "protected");
+  expect(down.length).toBeGreaterThan(0);
+  expect(down.filter((a) => a.status === 200)).toEqual([]);
+  expect(down.filter((a) => ![503, 401, 403].includes(a.status))).toEqual([]);
+  expect(down.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+  // Bypass rules never needed Redis.
+  const bypass = [...of("up", "bypass"), ...of("down", "bypass"), ...of("back", "bypass")];
+  expect(of("down", "bypass").length).toBeGreaterThan(0);
+  expect(new Set(bypass.map((a) => a.status))).toEqual(new Set([200]));
+  // Back: decisions recovered within 2 s of Redis answering again, and stay recovered.
+  expect(recoveredAt).toBeDefined();
+  console.log(
+    `redis outage: ${down.length} protected answers while down (${down.filter((a) => a.status === 503).length} × 503, 0 × 200), ` +
+      `${of("down", "bypass").length} bypass answers while down (all 200), recovered ${recoveredAt! - backAt} ms after Redis came back`,
+  );
+  const settled = of("back", "protected").filter((a) => a.at > recoveredAt! + 100);
+  expect(settled.length).toBeGreaterThan(0);
+  expect(new Set(settled.map((a) => a.status))).toEqual(new Set([200]));
+}, 20_000);
