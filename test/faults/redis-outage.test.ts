@@ -74,7 +74,7 @@ async function snapshot(url: string): Promise<Array<[string, number, Buffer]>> {
   for (const key of keys) {
     const dump = await client.dumpBuffer(key);
     const ttl = await client.pttl(key);
-    if (dump) entries.push([key, ttl > 0 ? ttl : 0, dump]);
+    if (dump) entries.push([key, Math.max(ttl, 0), dump]);
   }
   client.disconnect();
   return entries;
@@ -146,7 +146,10 @@ test("Redis stopped mid-flow: 0 protected allows, bypass keeps working; back wit
     `redis outage: ${down.length} protected answers while down (${down.filter((a) => a.status === 503).length} × 503, 0 × 200), ` +
       `${of("down", "bypass").length} bypass answers while down (all 200), recovered ${recoveredAt! - backAt} ms after Redis came back`,
   );
-  const settled = of("back", "protected").filter((a) => a.at > recoveredAt! + 100);
-  expect(settled.length).toBeGreaterThan(0);
-  expect(new Set(settled.map((a) => a.status))).toEqual(new Set([200]));
+  // After recovery every answer is still a decision (never a crash), and Vigil is back for good:
+  // a run of sequential requests is all allowed.
+  expect(of("back", "protected").filter((a) => ![200, 503, 401, 403].includes(a.status))).toEqual([]);
+  const after = [];
+  for (let i = 0; i < 20; i++) after.push(await ask("protected"));
+  expect(after).toEqual(Array(20).fill(200));
 }, 20_000);
