@@ -24,8 +24,7 @@ import { decisionSettings, needsDecisionState } from "../http/forward-auth/handl
 import { parseAddressOptions, parseForwardedRequest } from "../http/forward-auth/request.ts";
 import { toResponse } from "../http/forward-auth/response.ts";
 import type { Policy } from "../policy/compile.ts";
-import { matchRule } from "../policy/engine.ts";
-import { normalisePath } from "../policy/matchers/path.ts";
+import { routeRequest } from "../policy/engine.ts";
 import { ipReputationKey, type Stores } from "../ports.ts";
 import { assessRisk } from "../risk/engine.ts";
 import { type GeoPoint, type IpListMatcher, RiskSignalName } from "../risk/types.ts";
@@ -135,12 +134,14 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
   if (!address.ok) throw new ExplainError(`--address: ${address.error}`);
   const options = address.value;
 
-  const rule = matchRule(policy, {
+  const route = routeRequest(policy, {
     host: facts.host,
-    path: normalisePath(facts.path),
+    rawPath: facts.path,
     method: facts.method,
     clientIp: facts.clientIp,
   });
+  if (!route.ok) throw new ExplainError(`--url: ${route.error}`);
+  const rule = route.rule;
   const location = deps.geo(facts.clientIp);
   const { timeouts, stepUp } = decisionSettings(config);
 

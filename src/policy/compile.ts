@@ -44,6 +44,7 @@ export interface Policy {
   fallback: CompiledRule;
   risk: RiskThresholds;
   corsPreflight: "allow" | "authenticate";
+  encodedSlashes: "reject" | "keep";
 }
 
 const toThresholds = (t: { stepup_at: number; deny_at: number }): RiskThresholds => ({
@@ -126,6 +127,7 @@ export function compilePolicy(data: unknown, version: string, options: CompileOp
     fallback,
     risk,
     corsPreflight: file.cors_preflight,
+    encodedSlashes: file.encoded_slashes,
   };
 }
 

@@ -56,6 +56,12 @@ export const policySchema = z
     risk: thresholds.prefault({}),
     /** CORS preflights carry no cookies: let them through on non-deny rules, or demand identity. */
     cors_preflight: z.enum(["allow", "authenticate"]).default("allow"),
+    /**
+     * Paths holding %2F, %5C, a backslash or %00 mean different things to different backends (one
+     * decodes %2F to "/", another does not), so no rule can be matched safely: refuse them with 400
+     * (default), or keep them encoded and match as written.
+     */
+    encoded_slashes: z.enum(["reject", "keep"]).default("reject"),
     rules: z.array(ruleSchema).default([]),
     default: z.enum(["deny", "authenticated", "stepup"]).default("deny"),
   })

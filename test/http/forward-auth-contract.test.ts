@@ -242,6 +242,16 @@ describe("denials and limits", () => {
     expect((await response.json()).error).toBe("bad_request");
   });
 
+  test("paths whose meaning depends on the backend (%2F, %5C, backslash, %00) are refused", async () => {
+    for (const uri of ["/admin%2Fusers", "/public%5c..%5cadmin", "/a\\b", "/x%00.html", "/%2e%2e%2fadmin"]) {
+      const response = await auth({ uri, headers: API });
+      expect({ uri, status: response.status }).toEqual({ uri, status: 400 });
+    }
+    // Encoded dot segments and unreserved characters are normalised and matched, not refused.
+    const admin = await auth({ uri: "/%61dmin/x/../users", headers: API });
+    expect(admin.status).toBe(401);
+  });
+
   test("HEAD arrives as GET with X-Forwarded-Method: HEAD and is treated as a navigation", async () => {
     const response = await auth({ method: "HEAD", uri: "/docs", headers: BROWSER });
     expect(response.status).toBe(302);

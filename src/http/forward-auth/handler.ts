@@ -21,8 +21,7 @@ import {
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
-import { matchRule } from "../../policy/engine.ts";
-import { normalisePath } from "../../policy/matchers/path.ts";
+import { routeRequest } from "../../policy/engine.ts";
 import { type BearerVerifier, type DecisionState, ipReputationKey, type Stores } from "../../ports.ts";
 import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
@@ -229,12 +228,21 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
     }
     const facts = parsed.value;
     const policy = deps.policy.current();
-    const rule = matchRule(policy, {
+    const route = routeRequest(policy, {
       host: facts.host,
-      path: normalisePath(facts.path),
+      rawPath: facts.path,
       method: facts.method,
       clientIp: facts.clientIp,
     });
+    if (!route.ok) {
+      countDecision("bad_request", Reason.badRequest);
+      logger.warn(
+        { decision: "bad_request", error: route.error, host: facts.host },
+        "ambiguous request path refused",
+      );
+      return badRequest(route.error);
+    }
+    const rule = route.rule;
     const now = deps.clock();
     const needsState = needsDecisionState(rule, options.value);
     const gathered: Gathered = needsState
