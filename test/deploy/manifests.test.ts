@@ -419,11 +419,28 @@ describe("routers: portal without auth, app with vigil, /admin with vigil-stepup
     }
   });
 
-  test("the metrics endpoint is not published on the portal host", () => {
-    expect(Object.values(routers).find((r) => r.service === "vigil").rule).toContain(
-      "!PathPrefix(`/metrics`)",
-    );
-    expect(rawOf("IngressRoute", "vigil-portal").spec.routes[0].match).toContain("!PathPrefix(`/metrics`)");
+  test("the portal host publishes only the portal's paths (not /auth, /admin, /metrics, probes)", () => {
+    const PUBLISHED = [
+      "Path(`/`)",
+      "PathPrefix(`/login`)",
+      "PathPrefix(`/stepup`)",
+      "PathPrefix(`/enroll/`)",
+      "PathPrefix(`/webauthn/`)",
+      "Path(`/logout`)",
+      "PathPrefix(`/assets/`)",
+      "Path(`/events`)",
+    ];
+    const rules = [
+      Object.values(routers).find((r) => r.service === "vigil").rule as string,
+      rawOf("IngressRoute", "vigil-portal").spec.routes[0].match as string,
+    ];
+    for (const rule of rules) {
+      const paths = rule.match(/(?:Path|PathPrefix)\(`[^`]*`\)/g) ?? [];
+      expect(paths.sort()).toEqual([...PUBLISHED].sort());
+      expect(rule).not.toMatch(/\/(auth|admin|metrics|readyz|healthz)\b/);
+    }
+    const caddy = readFileSync("traefik/Caddyfile.example", "utf8");
+    expect(caddy).toContain("@portal path / /login /stepup /enroll/* /webauthn/* /logout /assets/* /events");
   });
 
   test("the Vigil configs load with the code's own loader and match the hosts", () => {

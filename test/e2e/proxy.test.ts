@@ -158,7 +158,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (caddy.exitCode !== null) throw new Error(`caddy exited with ${caddy.exitCode}:\n${caddyLog}`);
-      const answer = await viaCaddy(PORTAL_HOST, "/healthz").catch(() => undefined);
+      const answer = await viaCaddy(PORTAL_HOST, "/login").catch(() => undefined);
       if (answer?.status === 200) break;
       if (Date.now() > deadline) throw new Error(`caddy did not answer within 10 s:\n${caddyLog}`);
       await Bun.sleep(50);
@@ -246,6 +246,14 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
     expect(last?.path).toBe("/admin/panel");
     expect(last?.headers["x-auth-acr"]).toBe("phr");
   }, 30_000);
+
+  test("the portal host publishes only the portal: /auth, /admin, /metrics and probes stay internal", async () => {
+    for (const path of ["/auth", "/admin/users", "/metrics", "/readyz", "/healthz"]) {
+      const answer = await viaCaddy(PORTAL_HOST, path, { authorization: `Bearer ${adminToken}` });
+      expect({ path, status: answer.status }).toEqual({ path, status: 404 });
+    }
+    expect((await viaCaddy(PORTAL_HOST, "/login")).status).toBe(200);
+  });
 
   test("a client-forged X-Auth-User never reaches the app as that user", async () => {
     const forged = {
