@@ -23,7 +23,7 @@ export interface DecisionStateQuery {
 
 /** Output of the decision's single round trip. */
 export interface DecisionState {
-  /** The session as it was BEFORE this request touched it (lastSeenAt/lastLat/lastLon are the previous ones). */
+  /** The session as it was BEFORE this request touched it (lastSeenAt/lastLat/lastLon/lastLocatedAt are the previous ones). */
   session: Session | undefined;
   user: User | undefined;
   rate: RateCounts;
@@ -36,7 +36,10 @@ export interface DecisionStateReader {
   read(query: DecisionStateQuery): Promise<DecisionState>;
 }
 
-export type NewSession = Omit<Session, "id" | "createdAt" | "lastSeenAt" | "lastLat" | "lastLon">;
+export type NewSession = Omit<
+  Session,
+  "id" | "createdAt" | "lastSeenAt" | "lastLat" | "lastLon" | "lastLocatedAt"
+>;
 
 export interface SessionStore {
   /** Creates a session and returns its secret cookie token (shown once) and the stored record. */

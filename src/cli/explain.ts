@@ -306,6 +306,7 @@ function freshSession(
     ...baseline,
     lastLat: Number.NaN,
     lastLon: Number.NaN,
+    lastLocatedAt: 0,
     lastSeenAt: now,
     createdAt: now,
   };

@@ -135,8 +135,8 @@ export const configSchema = z
         geo: z
           .object({
             enabled: z.boolean().default(true),
-            country_mismatch_points: z.number().int().min(0).max(100).default(30),
-            impossible_travel_points: z.number().int().min(0).max(100).default(50),
+            country_mismatch_points: z.number().int().min(0).max(100).default(40),
+            impossible_travel_points: z.number().int().min(0).max(100).default(30),
             max_speed_kmh: z.number().positive().default(1000),
             /** Moves shorter than this are geoip noise (city-level accuracy), never travel. */
             min_travel_km: z.number().min(0).default(100),

@@ -69,6 +69,9 @@ export interface Session {
   /** Last seen location, for impossible travel. NaN when unknown. */
   lastLat: number;
   lastLon: number;
+  /** When lastLat/lastLon were recorded (epoch ms), 0 when never. */
+  lastLocatedAt: number;
+  /** Last request of any kind, located or not (idle timeout). */
   lastSeenAt: number;
   createdAt: number;
 }

@@ -79,6 +79,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         expect(session.createdAt).toBe(now);
         expect(session.lastSeenAt).toBe(now);
         expect(Number.isNaN(session.lastLat)).toBe(true);
+        expect(session.lastLocatedAt).toBe(0); // never located
         expect(await stores.sessions.get(session.id)).toEqual(session);
       });
 
@@ -118,6 +119,8 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
           uaHash: "ua-hash-1",
           lastLat: 48.1,
           lastLon: 11.6,
+          // when that location was recorded (the decision read), not the rotation's time
+          lastLocatedAt: now,
           createdAt: old.createdAt,
         });
         expect(await stores.sessions.get(session.id)).toEqual(session);
@@ -318,15 +321,42 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
           query({ sessionId: session.id, now: now + 1_000, location: { lat: 52.5, lon: 13.4 } }),
         );
         expect(first.session).toEqual(session);
+        expect(first.session?.lastLocatedAt).toBe(0);
         expect(first.user).toEqual(user("alice", { groups: ["admins"] }));
 
         const second = await stores.decisions.read(query({ sessionId: session.id, now: now + 2_000 }));
-        expect(second.session).toEqual({ ...session, lastSeenAt: now + 1_000, lastLat: 52.5, lastLon: 13.4 });
+        expect(second.session).toEqual({
+          ...session,
+          lastSeenAt: now + 1_000,
+          lastLat: 52.5,
+          lastLon: 13.4,
+          lastLocatedAt: now + 1_000,
+        });
 
-        // Without a location the last known one is kept.
+        // Without a location the last known one is kept, and so is the time it was recorded:
+        // only lastSeenAt moves.
         const third = await stores.decisions.read(query({ sessionId: session.id, now: now + 3_000 }));
-        expect(third.session).toMatchObject({ lastSeenAt: now + 2_000, lastLat: 52.5, lastLon: 13.4 });
-        expect(await stores.sessions.get(session.id)).toMatchObject({ lastSeenAt: now + 3_000 });
+        expect(third.session).toMatchObject({
+          lastSeenAt: now + 2_000,
+          lastLat: 52.5,
+          lastLon: 13.4,
+          lastLocatedAt: now + 1_000,
+        });
+        expect(await stores.sessions.get(session.id)).toMatchObject({
+          lastSeenAt: now + 3_000,
+          lastLocatedAt: now + 1_000,
+        });
+
+        // A located request records the place and its time together.
+        await stores.decisions.read(
+          query({ sessionId: session.id, now: now + 4_000, location: { lat: 35.7, lon: 139.7 } }),
+        );
+        expect(await stores.sessions.get(session.id)).toMatchObject({
+          lastSeenAt: now + 4_000,
+          lastLat: 35.7,
+          lastLon: 139.7,
+          lastLocatedAt: now + 4_000,
+        });
       });
 
       test("a session whose user is gone reads with user undefined", async () => {

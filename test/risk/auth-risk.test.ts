@@ -158,16 +158,21 @@ describe("geo: country mismatch", () => {
     }
   });
 
-  test("another country alone adds its points but stays under the default stepup_at 40", async () => {
+  test("another country alone reaches the default stepup_at 40 → step-up", async () => {
     const { token } = await sessionAt("geo-us", BERLIN, "DE");
     const response = await auth({ ip: US, token });
-    expect(response.status).toBe(200);
-    expect(risk(response)).toBe("30");
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ reason: "risk_stepup" });
+    expect(risk(response)).toBeNull();
     expect(lastDecision("geo-us")).toMatchObject({
-      decision: "allow",
-      risk: 30,
+      decision: "stepup",
+      reasons: ["risk_stepup", "geo_country"],
+      risk: 40,
       risk_reasons: ["geo_country"],
     });
+    const browser = await auth({ ip: US, token, client: "browser" });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get("location")).toStartWith("http://auth.localhost:8080/stepup?rd=");
   });
 
   test("another country and another user agent → step-up: 302 for browsers, RFC 9470 401 for APIs", async () => {
@@ -196,7 +201,7 @@ describe("geo: country mismatch", () => {
       decision: "stepup",
       rule: "app",
       reasons: ["risk_stepup", "geo_country", "user_agent"],
-      risk: 50,
+      risk: 60,
       risk_reasons: ["geo_country", "user_agent"],
       ip: US,
     });
@@ -208,42 +213,68 @@ describe("geo: country mismatch", () => {
     expect(risk(same)).toBe("0");
     const { token: other } = await sessionAt("geo-v6-de", BERLIN, "DE");
     const moved = await auth({ ip: US_V6, token: other });
-    expect(moved.status).toBe(200);
-    expect(risk(moved)).toBe("30");
+    expect(moved.status).toBe(401);
+    expect(lastDecision("geo-v6-de")).toMatchObject({
+      decision: "stepup",
+      risk: 40,
+      risk_reasons: ["geo_country"],
+      ip: US_V6,
+    });
   });
 });
 
 describe("geo: impossible travel", () => {
-  test("Berlin, then Sydney one hour later: 80 points → deny at the default deny_at 80", async () => {
+  test("Berlin, then Sydney one hour later: 70 points → step-up (answerable with a passkey), not deny", async () => {
     const { token } = await sessionAt("traveller", BERLIN, "DE");
     expect(risk(await auth({ ip: BERLIN, token }))).toBe("0");
     vigil.clock.now += HOUR;
     const response = await auth({ ip: SYDNEY, token });
-    expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ error: "forbidden", reason: "risk_too_high" });
-    const line = lastDecision("traveller");
-    expect(line).toMatchObject({
-      decision: "deny",
-      reasons: ["risk_too_high"],
-      risk: 80,
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ reason: "risk_stepup" });
+    expect(lastDecision("traveller")).toMatchObject({
+      decision: "stepup",
+      reasons: ["risk_stepup", "geo_country", "impossible_travel"],
+      risk: 70,
       risk_reasons: ["geo_country", "impossible_travel"],
     });
   });
 
-  test("the same trip on a rule with deny_at 95 → step-up; with stepup_at 90 → allowed at 80", async () => {
-    const a = await sessionAt("traveller-reports", BERLIN, "DE");
-    const b = await sessionAt("traveller-status", BERLIN, "DE");
-    await auth({ ip: BERLIN, token: a.token, uri: "/reports/q1" });
-    await auth({ ip: BERLIN, token: b.token, uri: "/status/" });
+  test("the same trip with a new user agent: 90 points → deny at the default deny_at 80", async () => {
+    const a = await sessionAt("traveller-ua", BERLIN, "DE");
+    const b = await sessionAt("traveller-ua-reports", BERLIN, "DE");
+    await auth({ ip: BERLIN, token: a.token });
+    await auth({ ip: BERLIN, token: b.token, uri: "/reports/q1" });
     vigil.clock.now += HOUR;
-    const reports = await auth({ ip: SYDNEY, token: a.token, uri: "/reports/q1" });
+    const response = await auth({ ip: SYDNEY, token: a.token, ua: OTHER_UA });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ error: "forbidden", reason: "risk_too_high" });
+    expect(lastDecision("traveller-ua")).toMatchObject({
+      decision: "deny",
+      reasons: ["risk_too_high"],
+      risk: 90,
+      risk_reasons: ["geo_country", "impossible_travel", "user_agent"],
+    });
+    // A rule with deny_at 95 asks for a passkey instead.
+    const reports = await auth({ ip: SYDNEY, token: b.token, ua: OTHER_UA, uri: "/reports/q1" });
     expect(reports.status).toBe(401);
     expect((await reports.json()).reason).toBe("risk_stepup");
-    expect(lastDecision("traveller-reports")).toMatchObject({ rule: "reports", risk: 80 });
+    expect(lastDecision("traveller-ua-reports")).toMatchObject({ rule: "reports", risk: 90 });
+  });
+
+  test("the 70-point trip on a rule with deny_at 50 → deny; with stepup_at 90 → allowed at 70", async () => {
+    const a = await sessionAt("traveller-payroll", BERLIN, "DE");
+    const b = await sessionAt("traveller-status", BERLIN, "DE");
+    await auth({ ip: BERLIN, token: a.token, uri: "/payroll/2025" });
+    await auth({ ip: BERLIN, token: b.token, uri: "/status/" });
+    vigil.clock.now += HOUR;
+    const payroll = await auth({ ip: SYDNEY, token: a.token, uri: "/payroll/2025" });
+    expect(payroll.status).toBe(403);
+    expect((await payroll.json()).reason).toBe("risk_too_high");
+    expect(lastDecision("traveller-payroll")).toMatchObject({ rule: "payroll", risk: 70 });
     const status = await auth({ ip: SYDNEY, token: b.token, uri: "/status/" });
     expect(status.status).toBe(200);
     expect(status.headers.get("x-auth-rule")).toBe("status");
-    expect(risk(status)).toBe("80");
+    expect(risk(status)).toBe("70");
   });
 
   test("Berlin, then Tokyo 10 hours later is a plausible flight: only the country counts", async () => {
@@ -251,9 +282,32 @@ describe("geo: impossible travel", () => {
     await auth({ ip: BERLIN, token });
     vigil.clock.now += 10 * HOUR; // ~8,900 km in 10 h < 1000 km/h
     const response = await auth({ ip: TOKYO, token });
-    expect(response.status).toBe(200);
-    expect(risk(response)).toBe("30");
-    expect(lastDecision("flyer")?.risk_reasons).toEqual(["geo_country"]);
+    expect(response.status).toBe(401); // the country alone (40) is a step-up
+    expect(lastDecision("flyer")).toMatchObject({ risk: 40, risk_reasons: ["geo_country"] });
+  });
+
+  test("an unlocated request on the way does not shorten the trip: Berlin, private address 10 h later, Tokyo a minute after", async () => {
+    const { token } = await sessionAt("flyer-lan", BERLIN, "DE");
+    expect(risk(await auth({ ip: BERLIN, token }))).toBe("0");
+    vigil.clock.now += 10 * HOUR;
+    // On the plane's or hotel's private network: seen, but nowhere.
+    const lan = await auth({ ip: "192.168.7.20", token });
+    expect(lan.status).toBe(200);
+    expect(risk(lan)).toBe("0");
+    vigil.clock.now += MINUTE;
+    // Berlin → Tokyo took 10 h 1 min, not one minute: no impossible travel.
+    const response = await auth({ ip: TOKYO, token });
+    expect(response.status).toBe(401);
+    expect(lastDecision("flyer-lan")).toMatchObject({
+      decision: "stepup",
+      risk: 40,
+      risk_reasons: ["geo_country"],
+      ip: TOKYO,
+    });
+    // Tokyo is now the last location: another Tokyo address a minute later is no travel either.
+    vigil.clock.now += MINUTE;
+    await auth({ ip: TOKYO_2, token });
+    expect(lastDecision("flyer-lan")).toMatchObject({ risk: 40, risk_reasons: ["geo_country"] });
   });
 });
 
@@ -269,7 +323,7 @@ describe("client change", () => {
 });
 
 describe("per-rule thresholds", () => {
-  test("one score of 50, three rules: stepup_at/deny_at of the matched rule decide", async () => {
+  test("one score of 60, three rules: stepup_at/deny_at of the matched rule decide", async () => {
     const { token } = await sessionAt("thresholds", BERLIN, "DE");
     const request = (uri: string) => auth({ ip: US, token, ua: OTHER_UA, uri });
     const app = await request("/home"); // 40/80
@@ -280,11 +334,14 @@ describe("per-rule thresholds", () => {
     expect((await payroll.json()).reason).toBe("risk_too_high");
     const status = await request("/status/ping"); // 90/101
     expect(status.status).toBe(200);
-    expect(risk(status)).toBe("50");
-    // Country alone (30) is under the app's 40 but over payroll's 20.
+    expect(risk(status)).toBe("60");
+    // Country alone (40) is a step-up on the app (40/80) and on payroll (20/50), under status' 90.
     const { token: other } = await sessionAt("thresholds-country", BERLIN, "DE");
-    expect((await auth({ ip: US, token: other })).status).toBe(200);
+    expect((await auth({ ip: US, token: other })).status).toBe(401);
     expect((await auth({ ip: US, token: other, uri: "/payroll/2025" })).status).toBe(401);
+    const lenient = await auth({ ip: US, token: other, uri: "/status/ping" });
+    expect(lenient.status).toBe(200);
+    expect(risk(lenient)).toBe("40");
   });
 });
 
@@ -435,7 +492,7 @@ describe("a passed step-up", () => {
     await vigil.stores.sessions.update(sessionId, { acr: "phr", stepUpAt: now, ip: TOKYO });
     const same = await auth({ ip: TOKYO, token, ua: OTHER_UA });
     expect(same.status).toBe(200);
-    expect(risk(same)).toBe("50");
+    expect(risk(same)).toBe("60");
     const elsewhere = await auth({ ip: TOKYO_2, token, ua: OTHER_UA });
     expect(elsewhere.status).toBe(401);
     // stepup.default_max_age (5 min) later the step-up no longer answers it, even from there.

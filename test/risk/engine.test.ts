@@ -13,15 +13,18 @@ describe("assessRisk", () => {
   });
 
   test("sums the signals' points and keeps each reason", () => {
+    const config = defaultRiskConfig();
+    config.geo.country_mismatch_points = 30;
+    config.geo.impossible_travel_points = 50;
     const risk = assessRisk(
       input({
         clientIp: "185.220.101.1",
         ipReputation: 20,
         location: SYDNEY,
-        session: session({ lastSeenAt: NOW - 2 * HOUR }),
+        session: session({ lastLocatedAt: NOW - 2 * HOUR, lastSeenAt: NOW - 2 * HOUR }),
         userAgentHash: "someone-else",
       }),
-      context({ lists: [list("tor", ["185.220.101.0/24"], "score", 10)] }),
+      context({ config, lists: [list("tor", ["185.220.101.0/24"], "score", 10)] }),
     );
     expect(risk.reasons.map((r) => [r.signal, r.points])).toEqual([
       ["ip_list", 10],

@@ -57,7 +57,7 @@ const run = (
 ) => explainRequest({ userAgent: UA, ...request }, deps(extra));
 
 describe("explainRequest", () => {
-  test("a DE address against a US baseline: geo_country points and a step-up", async () => {
+  test("a DE address against a US baseline: geo_country's default 40 points and a step-up", async () => {
     const report = await run({
       url: "https://app.example.com/payroll/2025?month=1",
       ip: BERLIN,
@@ -81,9 +81,9 @@ describe("explainRequest", () => {
       source: "assumed",
     });
     expect(report.risk.reasons).toEqual([
-      { signal: "geo_country", points: 30, detail: "request from DE, session established in US" },
+      { signal: "geo_country", points: 40, detail: "request from DE, session established in US" },
     ]);
-    expect(report.risk.score).toBe(30);
+    expect(report.risk.score).toBe(40);
     expect(report.decision.kind).toBe("stepup");
     expect(report.decision.reasons).toEqual(["risk_stepup", "geo_country"]);
     const [api, browser] = report.answers;
@@ -98,15 +98,31 @@ describe("explainRequest", () => {
     const text = formatExplainReport(report);
     expect(text).toContain("rule      payroll");
     expect(text).toContain("risk: step-up at 25, deny at 60 (the rule's own)");
-    expect(text).toMatch(/\+30 {2}geo_country +request from DE, session established in US/);
-    expect(text).toContain("score     30/100: at or above stepup_at 25, below deny_at 60");
+    expect(text).toMatch(/\+40 {2}geo_country +request from DE, session established in US/);
+    expect(text).toContain("score     40/100: at or above stepup_at 25, below deny_at 60");
     expect(text).toContain("decision  STEPUP (risk_stepup, geo_country)");
     expect(text).toContain("answer    API: 401");
     expect(text).toContain("answer    browser: 302");
   });
 
-  test("the same request on the policy's thresholds stays allowed, with X-Auth-Risk 30", async () => {
+  test("the same request on the policy's thresholds (40/80): the country alone is a step-up too", async () => {
     const report = await run({ url: "https://app.example.com/docs", ip: BERLIN, sessionCountry: "us" });
+    expect(report.rule).toMatchObject({ name: "app", ownThresholds: false });
+    expect(report.risk.score).toBe(40);
+    expect(report.decision).toMatchObject({ kind: "stepup", reasons: ["risk_stepup", "geo_country"] });
+    expect(report.answers[0]).toMatchObject({ client: "api", status: 401 });
+    expect(report.answers[0]?.headers["x-auth-risk"]).toBeUndefined();
+  });
+
+  test("with country_mismatch_points lowered to 30 the same request stays allowed, with X-Auth-Risk 30", async () => {
+    const lowered = resolveConfig({
+      public_url: "https://auth.example.com",
+      risk: { geo: { country_mismatch_points: 30 } },
+    });
+    const report = await run(
+      { url: "https://app.example.com/docs", ip: BERLIN, sessionCountry: "us" },
+      { config: lowered },
+    );
     expect(report.rule).toMatchObject({ name: "app", ownThresholds: false });
     expect(report.decision.kind).toBe("allow");
     expect(report.answers).toHaveLength(2);
@@ -270,7 +286,7 @@ describe("with a store (real Redis)", () => {
 
     const child = cli([
       "--url",
-      "https://app.example.com/payroll/2025",
+      "https://app.example.com/reports/q1",
       "--ip",
       BERLIN,
       "--user",
@@ -288,11 +304,12 @@ describe("with a store (real Redis)", () => {
     clearTimeout(timer);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(stdout).toContain("policy    version explain-test-1");
-    expect(stdout).toContain("rule      payroll");
+    expect(stdout).toContain("rule      app");
+    expect(stdout).toContain("risk: step-up at 40, deny at 80 (the policy's)");
     expect(stdout).toContain("identity  root [admins] (read from the store)");
-    expect(stdout).toMatch(/\+30 {2}geo_country +request from DE, session established in US/);
+    expect(stdout).toMatch(/\+40 {2}geo_country +request from DE, session established in US/);
     expect(stdout).toMatch(/\+20 {2}ip_reputation/);
-    expect(stdout).toContain("score     50/100: at or above stepup_at 25, below deny_at 60");
+    expect(stdout).toContain("score     60/100: at or above stepup_at 40, below deny_at 80");
     expect(stdout).toContain("decision  STEPUP (risk_stepup, ip_reputation, geo_country)");
     expect(stdout).toContain("answer    browser: 302");
     expect(stdout).toContain("location: https://auth.example.com/stepup?rd=");

@@ -43,6 +43,7 @@ export function session(overrides: Partial<Session> = {}): Session {
     uaHash: "ua-baseline",
     lastLat: FRANKFURT.lat,
     lastLon: FRANKFURT.lon,
+    lastLocatedAt: NOW - 60_000,
     lastSeenAt: NOW - 60_000,
     createdAt: NOW - 2 * HOUR,
     ...overrides,

@@ -43,8 +43,14 @@ describe("lookupGeo (real geoip-lite data)", () => {
 describe("impossible travel on real locations", () => {
   const frankfurt = lookupGeo("2a00:1450:4001::1")!;
   const sydney = lookupGeo("13.54.0.1")!;
-  const baseline = (lastSeenAt: number) =>
-    session({ country: frankfurt.country, lastLat: frankfurt.lat, lastLon: frankfurt.lon, lastSeenAt });
+  const baseline = (locatedAt: number) =>
+    session({
+      country: frankfurt.country,
+      lastLat: frankfurt.lat,
+      lastLon: frankfurt.lon,
+      lastLocatedAt: locatedAt,
+      lastSeenAt: locatedAt,
+    });
 
   test("Frankfurt → Sydney in 1 hour is flagged", () => {
     const risk = assessRisk(
@@ -52,7 +58,7 @@ describe("impossible travel on real locations", () => {
       context(),
     );
     expect(risk.reasons.map((r) => r.signal)).toEqual(["geo_country", "impossible_travel"]);
-    expect(risk.score).toBe(80);
+    expect(risk.score).toBe(70); // defaults: country 40 + impossible travel 30
   });
 
   test("Frankfurt → Sydney in 30 hours is a trip: only the country changed", () => {

@@ -67,49 +67,80 @@ describe("ip-reputation signal", () => {
 });
 
 describe("geo signal", () => {
+  // The table checks the signal's mechanics, so its points are its own (not the defaults).
+  const COUNTRY = 35;
+  const TRAVEL = 45;
+  const geoConfig = () => {
+    const config = defaultRiskConfig();
+    config.geo.country_mismatch_points = COUNTRY;
+    config.geo.impossible_travel_points = TRAVEL;
+    return config;
+  };
+  const country = `geo_country:${COUNTRY}`;
+  const travel = `impossible_travel:${TRAVEL}`;
+
   test.each([
     ["same place, a minute later", { location: FRANKFURT }, []],
-    ["next town, a second later (geoip noise)", { location: OFFENBACH, lastSeenAt: NOW - 1000 }, []],
-    ["Frankfurt → Berlin in 1 h (≈420 km/h)", { location: BERLIN, lastSeenAt: NOW - HOUR }, []],
+    ["next town, a second later (geoip noise)", { location: OFFENBACH, lastLocatedAt: NOW - 1000 }, []],
+    ["Frankfurt → Berlin in 1 h (≈420 km/h)", { location: BERLIN, lastLocatedAt: NOW - HOUR }, []],
+    ["Frankfurt → Berlin in 10 min", { location: BERLIN, lastLocatedAt: NOW - 10 * 60_000 }, [travel]],
+    ["Frankfurt → Sydney in 1 h", { location: SYDNEY, lastLocatedAt: NOW - HOUR }, [country, travel]],
+    ["Frankfurt → Sydney in 30 h", { location: SYDNEY, lastLocatedAt: NOW - 30 * HOUR }, [country]],
+    ["Frankfurt → Sydney at the same instant", { location: SYDNEY, lastLocatedAt: NOW }, [country, travel]],
     [
-      "Frankfurt → Berlin in 10 min",
-      { location: BERLIN, lastSeenAt: NOW - 10 * 60_000 },
-      ["impossible_travel:50"],
-    ],
-    [
-      "Frankfurt → Sydney in 1 h",
-      { location: SYDNEY, lastSeenAt: NOW - HOUR },
-      ["geo_country:30", "impossible_travel:50"],
-    ],
-    ["Frankfurt → Sydney in 30 h", { location: SYDNEY, lastSeenAt: NOW - 30 * HOUR }, ["geo_country:30"]],
-    [
-      "Frankfurt → Sydney at the same instant",
-      { location: SYDNEY, lastSeenAt: NOW },
-      ["geo_country:30", "impossible_travel:50"],
-    ],
-    [
-      "replica clock skew: last seen 'in the future'",
-      { location: BASEL, lastSeenAt: NOW + 500 },
-      ["geo_country:30", "impossible_travel:50"],
+      "replica clock skew: located 'in the future'",
+      { location: BASEL, lastLocatedAt: NOW + 500 },
+      [country, travel],
     ],
     [
       "Frankfurt → Basel in 2 h: border, not travel",
-      { location: BASEL, lastSeenAt: NOW - 2 * HOUR },
-      ["geo_country:30"],
+      { location: BASEL, lastLocatedAt: NOW - 2 * HOUR },
+      [country],
+    ],
+    [
+      "Frankfurt 10 h ago, an unlocated request a minute ago, now Berlin: time since the location counts",
+      { location: BERLIN, lastLocatedAt: NOW - 10 * HOUR, lastSeenAt: NOW - 60_000 },
+      [],
+    ],
+    [
+      "Frankfurt 20 h ago, an unlocated request a minute ago, now Sydney: a trip, only the country",
+      { location: SYDNEY, lastLocatedAt: NOW - 20 * HOUR, lastSeenAt: NOW - 60_000 },
+      [country],
+    ],
+    [
+      "located 10 min ago, seen long before that: still the time since the location",
+      { location: BERLIN, lastLocatedAt: NOW - 10 * 60_000, lastSeenAt: NOW - 10 * HOUR },
+      [travel],
     ],
     ["unknown request location", { location: undefined }, []],
-    ["no last location", { location: SYDNEY, lastLat: Number.NaN, lastLon: Number.NaN }, ["geo_country:30"]],
-    ["never seen before", { location: SYDNEY, lastSeenAt: 0 }, ["geo_country:30"]],
+    ["no last location", { location: SYDNEY, lastLat: Number.NaN, lastLon: Number.NaN }, [country]],
+    ["never located (lastLocatedAt 0)", { location: SYDNEY, lastLocatedAt: 0 }, [country]],
+    [
+      "never located, though seen a second ago",
+      { location: SYDNEY, lastLocatedAt: 0, lastSeenAt: NOW - 1000 },
+      [country],
+    ],
     [
       "country without coordinates",
       { location: { country: "AU", lat: Number.NaN, lon: Number.NaN } },
-      ["geo_country:30"],
+      [country],
     ],
-    ["no baseline country", { location: SYDNEY, country: "", lastSeenAt: NOW - 30 * HOUR }, []],
+    ["no baseline country", { location: SYDNEY, country: "", lastLocatedAt: NOW - 30 * HOUR }, []],
     ["lower-case country codes", { location: { ...FRANKFURT, country: "de" }, country: "De" }, []],
   ] as const)("%s", (_name, { location, ...sessionOverrides }, expected) => {
-    const outcome = geoSignal(input({ location, session: session(sessionOverrides) }), context());
+    const outcome = geoSignal(
+      input({ location, session: session(sessionOverrides) }),
+      context({ config: geoConfig() }),
+    );
     expect(summary(outcome).signals).toEqual([...expected]);
+  });
+
+  test("default points: another country 40 (the default stepup_at), impossible travel 30", () => {
+    const outcome = geoSignal(
+      input({ location: SYDNEY, session: session({ lastLocatedAt: NOW - HOUR }) }),
+      context(),
+    );
+    expect(summary(outcome).signals).toEqual(["geo_country:40", "impossible_travel:30"]);
   });
 
   test("no session: no baseline, no evidence", () => {
@@ -117,27 +148,30 @@ describe("geo signal", () => {
   });
 
   test("disabled geo, or zero points, is silent", () => {
-    const config = defaultRiskConfig();
+    const config = geoConfig();
     config.geo.enabled = false;
-    const far = input({ location: SYDNEY, session: session({ lastSeenAt: NOW - HOUR }) });
+    const far = input({ location: SYDNEY, session: session({ lastLocatedAt: NOW - HOUR }) });
     expect(geoSignal(far, context({ config })).reasons).toEqual([]);
-    const zero = defaultRiskConfig();
-    zero.geo.country_mismatch_points = 0;
-    expect(summary(geoSignal(far, context({ config: zero }))).signals).toEqual(["impossible_travel:50"]);
+    const noCountry = geoConfig();
+    noCountry.geo.country_mismatch_points = 0;
+    expect(summary(geoSignal(far, context({ config: noCountry }))).signals).toEqual([travel]);
+    const noTravel = geoConfig();
+    noTravel.geo.impossible_travel_points = 0;
+    expect(summary(geoSignal(far, context({ config: noTravel }))).signals).toEqual([country]);
   });
 
   test("speed and distance thresholds come from the config", () => {
-    const config = defaultRiskConfig();
+    const config = geoConfig();
     config.geo.max_speed_kmh = 300;
-    const berlinInAnHour = input({ location: BERLIN, session: session({ lastSeenAt: NOW - HOUR }) });
-    expect(summary(geoSignal(berlinInAnHour, context({ config }))).signals).toEqual(["impossible_travel:50"]);
+    const berlinInAnHour = input({ location: BERLIN, session: session({ lastLocatedAt: NOW - HOUR }) });
+    expect(summary(geoSignal(berlinInAnHour, context({ config }))).signals).toEqual([travel]);
     config.geo.min_travel_km = 500;
     expect(geoSignal(berlinInAnHour, context({ config })).reasons).toEqual([]);
   });
 
-  test("the detail tells distance, time and limit", () => {
+  test("the detail tells distance, time since the last location and limit", () => {
     const outcome = geoSignal(
-      input({ location: SYDNEY, session: session({ lastSeenAt: NOW - HOUR }) }),
+      input({ location: SYDNEY, session: session({ lastLocatedAt: NOW - HOUR, lastSeenAt: NOW - 60_000 }) }),
       context(),
     );
     expect(outcome.reasons.map((r) => r.detail)).toEqual([

@@ -28,6 +28,7 @@ export function createMemoryDecisionStateReader(state: MemoryState): DecisionSta
     if (query.location !== undefined) {
       record.session.lastLat = query.location.lat;
       record.session.lastLon = query.location.lon;
+      record.session.lastLocatedAt = now;
     }
     state.sessions.expire(query.sessionId, Math.min(idleTimeoutMs, record.expiresAt - now));
     return before;

@@ -50,6 +50,7 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
         createdAt: old.createdAt,
         lastLat: old.lastLat,
         lastLon: old.lastLon,
+        lastLocatedAt: old.lastLocatedAt,
       };
       insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };

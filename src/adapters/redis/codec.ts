@@ -41,6 +41,7 @@ export function sessionToFields(session: Session, expiresAt: number): HashFields
     ...sessionPatchToFields(session),
     lastLat: encodeNumber(session.lastLat),
     lastLon: encodeNumber(session.lastLon),
+    lastLocatedAt: String(session.lastLocatedAt),
     lastSeenAt: String(session.lastSeenAt),
     createdAt: String(session.createdAt),
     expiresAt: String(expiresAt),
@@ -61,6 +62,7 @@ export function sessionFromFields(id: string, fields: HashFields): Session | und
     uaHash: fields.uaHash ?? "",
     lastLat: decodeNumber(fields.lastLat),
     lastLon: decodeNumber(fields.lastLon),
+    lastLocatedAt: decodeInt(fields.lastLocatedAt),
     lastSeenAt: decodeInt(fields.lastSeenAt),
     createdAt: decodeInt(fields.createdAt),
   };

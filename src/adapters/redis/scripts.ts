@@ -26,6 +26,7 @@ export const DECISION_SESSION_FIELDS = [
   "uaHash",
   "lastLat",
   "lastLon",
+  "lastLocatedAt",
   "lastSeenAt",
   "createdAt",
 ] as const;
@@ -73,7 +74,7 @@ if sessionKey ~= "" then
       session = values
       userId = owner
       if lat ~= "" then
-        redis.call("HSET", key, "lastSeenAt", ARGV[6], "lastLat", lat, "lastLon", lon)
+        redis.call("HSET", key, "lastSeenAt", ARGV[6], "lastLat", lat, "lastLon", lon, "lastLocatedAt", ARGV[6])
       else
         redis.call("HSET", key, "lastSeenAt", ARGV[6])
       end

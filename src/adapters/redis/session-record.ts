@@ -16,6 +16,7 @@ export function newSession(id: string, input: NewSession, now: number): Session 
     uaHash: input.uaHash,
     lastLat: Number.NaN,
     lastLon: Number.NaN,
+    lastLocatedAt: 0,
     lastSeenAt: now,
     createdAt: now,
   };

@@ -65,6 +65,7 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
         createdAt: old.createdAt,
         lastLat: old.lastLat,
         lastLon: old.lastLon,
+        lastLocatedAt: old.lastLocatedAt,
       };
       await insert(session, absoluteTtlMs, now);
       return { token, session };

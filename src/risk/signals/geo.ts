@@ -2,8 +2,9 @@
  * Where the request comes from, against the session:
  * - country mismatch: the request's country differs from the session's baseline country (set at
  *   sign-in, reset by a passed step-up);
- * - impossible travel: the distance from the last seen location over the time since the last
- *   request implies a speed above `max_speed_kmh`.
+ * - impossible travel: the distance from the last seen location over the time since that location
+ *   was recorded (`lastLocatedAt`, not `lastSeenAt`: requests without a location move the latter)
+ *   implies a speed above `max_speed_kmh`.
  * Private, reserved or unknown locations on either side are no evidence, and moves shorter than
  * `min_travel_km` are geoip noise (city-level accuracy), not travel.
  */
@@ -29,10 +30,10 @@ export const geoSignal: RiskSignal = ({ session, location, now }, { config }) =>
   }
 
   const known = [session.lastLat, session.lastLon, location.lat, location.lon].every(Number.isFinite);
-  if (known && session.lastSeenAt > 0 && geo.impossible_travel_points > 0) {
+  if (known && session.lastLocatedAt > 0 && geo.impossible_travel_points > 0) {
     const km = distanceKm(session.lastLat, session.lastLon, location.lat, location.lon);
     // Replicas' clocks may disagree by a little: a "negative" elapsed time is no time at all.
-    const hours = Math.max(0, now - session.lastSeenAt) / MS_PER_HOUR;
+    const hours = Math.max(0, now - session.lastLocatedAt) / MS_PER_HOUR;
     const speed = hours === 0 ? Number.POSITIVE_INFINITY : km / hours;
     if (km >= geo.min_travel_km && speed > geo.max_speed_kmh) {
       reasons.push({
