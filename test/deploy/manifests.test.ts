@@ -435,7 +435,7 @@ describe("routers: portal without auth, app with vigil, /admin with vigil-stepup
       rawOf("IngressRoute", "vigil-portal").spec.routes[0].match as string,
     ];
     for (const rule of rules) {
-      const paths = rule.match(/(?:Path|PathPrefix)\(`[^`]*`\)/g) ?? [];
+      const paths: string[] = [...(rule.match(/(?:Path|PathPrefix)\(`[^`]*`\)/g) ?? [])];
       expect(paths.sort()).toEqual([...PUBLISHED].sort());
       expect(rule).not.toMatch(/\/(auth|admin|metrics|readyz|healthz)\b/);
     }
