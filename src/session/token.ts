@@ -2,8 +2,6 @@
  * Session cookie tokens. The browser holds a 256-bit random token; the store only ever sees its
  * SHA-256 (the session id / handle), so a leaked store or log line cannot be replayed as a cookie.
  */
-import { createHash } from "node:crypto";
-
 const TOKEN_BYTES = 32;
 
 /** A fresh cookie token: 32 random bytes, base64url without padding. A secret: never log it. */
@@ -14,5 +12,5 @@ export function newSessionToken(): string {
 
 /** The public session handle for a cookie token: hex SHA-256. Pure and deterministic. */
 export function sessionIdFromToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  return Bun.SHA256.hash(token, "hex") as string;
 }

@@ -18,9 +18,11 @@ export interface KeyLayout {
   once(key: string): string;
   counter(key: string): string;
   replay(key: string): string;
-  /** Sliding-window request counter of one scope ("session", "user", "ip") and window index. */
-  rate(scope: string, id: string, windowIndex: number): string;
-  /** rate(scope, id, w) === ratePrefix + `${scope}:${id}:${w}` (the decision script builds these). */
+  /**
+   * Hash of one rate window's counters, fields "<scope>:<id>" (scope "session", "user", "ip").
+   * rateWindow(w) === ratePrefix + w (the decision script builds these).
+   */
+  rateWindow(windowIndex: number): string;
   ratePrefix: string;
 }
 
@@ -40,6 +42,6 @@ export function keyLayout(prefix: string): KeyLayout {
     once: (key) => `${prefix}once:${key}`,
     counter: (key) => `${prefix}ctr:${key}`,
     replay: (key) => `${prefix}replay:${key}`,
-    rate: (scope, id, windowIndex) => `${prefix}rate:${scope}:${id}:${windowIndex}`,
+    rateWindow: (windowIndex) => `${prefix}rate:${windowIndex}`,
   };
 }

@@ -36,7 +36,8 @@ const luaList = (names: readonly string[]) => names.map((name) => `"${name}"`).j
 
 /**
  * Reads session + user, bumps lastSeen and the rate counters, reads IP reputation.
- * Key names come in as arguments built by keys.ts; rate keys are <ratePrefix><scope>:<id>:<window>.
+ * Key names come in as arguments built by keys.ts; rate counters are fields "<scope>:<id>" of the
+ * hash <ratePrefix><window>.
  * The reply is ONE JSON string (cjson): {"s":[session values],"u":[user values],"c":[7 counts]}
  * — a single bulk string is far cheaper for the client to decode than ~45 array items. Missing
  * fields are false; an absent session or user is an empty list (which cjson writes as {}).
@@ -73,11 +74,14 @@ if sessionKey ~= "" then
       values[${DECISION_SESSION_FIELDS.length + 1}] = nil
       session = values
       userId = owner
+      local fields = { "lastSeenAt", ARGV[6] }
       if lat ~= "" then
-        redis.call("HSET", key, "lastSeenAt", ARGV[6], "lastLat", lat, "lastLon", lon, "lastLocatedAt", ARGV[6])
-      else
-        redis.call("HSET", key, "lastSeenAt", ARGV[6])
+        table.insert(fields, "lastLat"); table.insert(fields, lat)
+        table.insert(fields, "lastLon"); table.insert(fields, lon)
+        table.insert(fields, "lastLocatedAt"); table.insert(fields, ARGV[6])
       end
+      redis.call("HSET", key, unpack(fields))
+      -- Sliding idle expiry: other readers (portal, admin) see an idle session disappear on time.
       redis.call("PEXPIRE", key, math.floor(math.min(idle, expiresAt - now)))
     end
   end
@@ -89,18 +93,23 @@ if userId ~= "" then
   if present(values) then user = values end
 end
 
--- A counter's TTL is set when INCR creates it (within this atomic script), never refreshed.
-local function count(scope, id)
-  if ratePrefix == "" or id == "" then return 0, 0 end
-  local base = ratePrefix .. scope .. ":" .. id .. ":"
-  local current = redis.call("INCR", base .. curWindow)
-  if current == 1 then redis.call("PEXPIRE", base .. curWindow, counterTtl) end
-  return current, tonumber(redis.call("GET", base .. prevWindow)) or 0
+-- Rate counters: one hash per window (<ratePrefix><window>) with a field per scope and id, so the
+-- three counts cost three HINCRBY and one HMGET of the previous window. The hash's TTL (two
+-- windows) is set when a field is created (within this atomic script).
+local sc, sp, uc, up, ic, ipv = 0, 0, 0, 0, 0, 0
+if ratePrefix ~= "" then
+  local cur, prev = ratePrefix .. curWindow, ratePrefix .. prevWindow
+  local sField = live and ("session:" .. sessionId) or ""
+  local uField = userId ~= "" and ("user:" .. userId) or ""
+  local iField = "ip:" .. ip
+  local created = false
+  if sField ~= "" then sc = redis.call("HINCRBY", cur, sField, 1); created = created or sc == 1 end
+  if uField ~= "" then uc = redis.call("HINCRBY", cur, uField, 1); created = created or uc == 1 end
+  ic = redis.call("HINCRBY", cur, iField, 1); created = created or ic == 1
+  if created then redis.call("PEXPIRE", cur, counterTtl) end
+  local before = redis.call("HMGET", prev, sField, uField, iField)
+  sp, up, ipv = tonumber(before[1]) or 0, tonumber(before[2]) or 0, tonumber(before[3]) or 0
 end
-
-local sc, sp = count("session", live and sessionId or "")
-local uc, up = count("user", userId)
-local ic, ipv = count("ip", ip)
 local rep = tonumber(redis.call("GET", ipRepKey)) or 0
 return cjson.encode({ s = session, u = user, c = { sc, sp, uc, up, ic, ipv, rep } })
 `;

@@ -3,7 +3,6 @@
  * RequestFacts. Anything malformed is refused with a reason, never guessed: an auth gateway that
  * guesses a host or a path can be steered past its own rules.
  */
-import { isIP } from "node:net";
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
 import { SESSION_COOKIE } from "./headers.ts";
@@ -68,9 +67,9 @@ function parseHost(raw: string): ParseResult<{ host: string; port: string | unde
   const match = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) return { ok: false, error: "X-Forwarded-Host is not host[:port]" };
   const host = match[1]!.replace(/\.$/, "");
-  const isIpLiteral = host.startsWith("[") ? isIP(host.slice(1, -1)) === 6 : isIP(host) === 4;
-  if (!isIpLiteral && !HOST.test(host))
-    return { ok: false, error: "X-Forwarded-Host is not a valid host name" };
+  // A name (IPv4 literals pass as names) or a bracketed IPv6 literal.
+  const valid = host.startsWith("[") ? parseIp(host.slice(1, -1))?.version === 6 : HOST.test(host);
+  if (!valid) return { ok: false, error: "X-Forwarded-Host is not a valid host name" };
   const port = match[2];
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
     return { ok: false, error: "X-Forwarded-Host has an invalid port" };
