@@ -9,7 +9,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -17,6 +16,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { freeLoopbackPort } from "../helpers/free-port.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
 
 const CADDY = process.env.CADDY_PATH ?? "/usr/bin/caddy";
@@ -51,19 +51,6 @@ interface Seen {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
-/** Asks the kernel for a free loopback port, then releases it for Caddy to take. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
-
 describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   let vigil: TestVigil;
   let upstream: ReturnType<typeof Bun.serve>;
@@ -91,7 +78,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   const shown = (header: string) => page.locator(`#${header.toLowerCase()}`).textContent();
 
   beforeAll(async () => {
-    caddyPort = await freePort();
+    caddyPort = await freeLoopbackPort();
     portalOrigin = `http://${PORTAL_HOST}:${caddyPort}`;
     appOrigin = `http://${APP_HOST}:${caddyPort}`;
     adminToken = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url"); // 32 chars

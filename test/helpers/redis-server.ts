@@ -5,10 +5,11 @@
  * handles, which fault tests need because they stop and restart Redis.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freeLoopbackPort } from "./free-port.ts";
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
 const START_TIMEOUT_MS = 5_000;
@@ -126,18 +127,5 @@ function answersPing(port: number): Promise<boolean> {
     socket.once("error", () => done(false));
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
-  });
-}
-
-/** Asks the kernel for a free port, then releases it for redis-server to take. */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
   });
 }
