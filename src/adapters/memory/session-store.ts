@@ -2,7 +2,7 @@
 import type { Session } from "../../core/types.ts";
 import type { NewSession, SessionStore } from "../../ports.ts";
 import { newSessionToken, sessionIdFromToken } from "../../session/token.ts";
-import { newSession } from "../redis/session-record.ts";
+import { newSession, rotatedSession } from "../redis/session-record.ts";
 import { copySession, indexAdd, indexRemove, type MemoryState } from "./memory-state.ts";
 
 export function createMemorySessionStore(state: MemoryState): SessionStore {
@@ -44,14 +44,7 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
       const old = remove(sessionId);
       if (old === undefined) return undefined;
       const token = newSessionToken();
-      const session: Session = {
-        ...newSession(sessionIdFromToken(token), { ...old, ...patch }, now),
-        // A rotation (step-up) must not extend the absolute lifetime, which runs from sign-in.
-        createdAt: old.createdAt,
-        lastLat: old.lastLat,
-        lastLon: old.lastLon,
-        lastLocatedAt: old.lastLocatedAt,
-      };
+      const session = rotatedSession(sessionIdFromToken(token), old, patch, now);
       insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };
     },

@@ -21,3 +21,23 @@ export function newSession(id: string, input: NewSession, now: number): Session 
     createdAt: now,
   };
 }
+
+/**
+ * The record that replaces `old` under a new id on a rotation (sign-in, step-up): `patch` applied,
+ * last seen now, but the absolute lifetime still runs from the original sign-in (a step-up must not
+ * extend it) and the last known location is kept for impossible-travel checks.
+ */
+export function rotatedSession(
+  newId: string,
+  old: Session,
+  patch: Partial<NewSession>,
+  now: number,
+): Session {
+  return {
+    ...newSession(newId, { ...old, ...patch }, now),
+    createdAt: old.createdAt,
+    lastLat: old.lastLat,
+    lastLon: old.lastLon,
+    lastLocatedAt: old.lastLocatedAt,
+  };
+}

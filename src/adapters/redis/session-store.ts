@@ -14,7 +14,7 @@ import {
   sessionToFields,
 } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
-import { newSession } from "./session-record.ts";
+import { newSession, rotatedSession } from "./session-record.ts";
 
 const OWNER = "userId";
 
@@ -58,15 +58,7 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
       const old = sessionFromFields(sessionId, fieldsFromFlat(taken));
       if (old === undefined) return undefined;
       const token = newSessionToken();
-      const session: Session = {
-        ...newSession(sessionIdFromToken(token), { ...old, ...patch }, now),
-        // A rotation (step-up) must not extend the absolute lifetime, which runs from sign-in;
-        // where the user was last seen still matters for impossible-travel checks.
-        createdAt: old.createdAt,
-        lastLat: old.lastLat,
-        lastLon: old.lastLon,
-        lastLocatedAt: old.lastLocatedAt,
-      };
+      const session = rotatedSession(sessionIdFromToken(token), old, patch, now);
       await insert(session, absoluteTtlMs, now);
       return { token, session };
     },
