@@ -3,36 +3,20 @@
  * its concern. The client's socket address arrives as the `peer` binding (see main.ts).
  */
 import { Hono } from "hono";
-import type { Config } from "./config/load.ts";
 import { registerAdminRoutes } from "./http/admin/index.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthDeps } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
-import type { Logger } from "./observe/logger.ts";
-import type { Metrics } from "./observe/metrics.ts";
-import type { Policy } from "./policy/compile.ts";
-import type { BearerVerifier, Stores } from "./ports.ts";
-import type { GeoPoint, IpListMatcher } from "./risk/types.ts";
 
 export type AppEnv = { Bindings: { peer: string } };
 
-export interface AppDeps {
-  config: Config;
-  stores: Stores;
-  policy: { current(): Policy };
-  ipLists: { current(): readonly IpListMatcher[] };
-  geo: (ip: string) => GeoPoint | undefined;
-  bearer: BearerVerifier | undefined;
-  isTrustedProxy: (ip: string) => boolean;
-  clock: () => number;
-  logger: Logger;
-  metrics: Metrics;
-}
+/** Everything the routes need; the decision path's dependencies are the widest set. */
+export type AppDeps = Omit<ForwardAuthDeps, "random">;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const forwardAuth = createForwardAuthHandler(deps satisfies ForwardAuthDeps);
+  const forwardAuth = createForwardAuthHandler(deps);
 
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all("/auth", (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
