@@ -27,8 +27,11 @@ export interface TestVigil {
 }
 
 export interface TestVigilOptions {
-  /** Raw config (YAML shape) merged over test defaults. */
-  config?: Record<string, unknown>;
+  /**
+   * Raw config (YAML shape) merged over test defaults; a function receives the listening port
+   * first, for configs that name it (e.g. a public_url a browser really opens).
+   */
+  config?: Record<string, unknown> | ((port: number) => Record<string, unknown>);
   /** Policy file path (watched) — or use policyText. */
   policyPath?: string;
   policyText?: string;
@@ -40,14 +43,43 @@ export interface TestVigilOptions {
 }
 
 export async function startVigil(options: TestVigilOptions = {}): Promise<TestVigil> {
-  const port = 0;
+  // Listen first, so the port is known before the config is resolved; requests before the app
+  // is wired get 503.
+  let app: ReturnType<typeof createApp> | undefined;
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (request, srv) =>
+      app
+        ? app.fetch(request, { peer: srv.requestIP(request)?.address ?? "" })
+        : new Response("starting", { status: 503 }),
+  });
+  const port = server.port as number;
+  const cleanups: Array<() => Promise<void> | void> = [() => server.stop(true)];
+  try {
+    return await wire(server, port, options, cleanups, (wired) => {
+      app = wired;
+    });
+  } catch (error) {
+    for (const cleanup of cleanups) await cleanup();
+    throw error;
+  }
+}
+
+async function wire(
+  server: Server<unknown>,
+  port: number,
+  options: TestVigilOptions,
+  cleanups: Array<() => Promise<void> | void>,
+  serve: (app: ReturnType<typeof createApp>) => void,
+): Promise<TestVigil> {
+  const overrides = typeof options.config === "function" ? options.config(port) : options.config;
   const config = resolveConfig({
     port,
     public_url: "http://auth.localhost:8080",
     trusted_proxies: ["127.0.0.1/32", "::1/128"],
-    ...options.config,
+    ...overrides,
   });
-  const cleanups: Array<() => Promise<void> | void> = [];
 
   let stores: Stores;
   if (options.store === "memory") {
@@ -63,7 +95,7 @@ export async function startVigil(options: TestVigilOptions = {}): Promise<TestVi
     await waitForRedis(client, 5000);
     stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix());
   }
-  cleanups.unshift(() => stores.health.close());
+  cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does
 
   const metrics = createMetrics({ defaultMetrics: false });
   let policyPath = options.policyPath;
@@ -96,21 +128,15 @@ export async function startVigil(options: TestVigilOptions = {}): Promise<TestVi
     metrics,
     ...options.deps,
   };
-  const app = createApp(deps);
-  const server = Bun.serve({
-    port,
-    hostname: "127.0.0.1",
-    fetch: (request, srv) => app.fetch(request, { peer: srv.requestIP(request)?.address ?? "" }),
-  });
+  serve(createApp(deps));
   return {
-    url: `http://127.0.0.1:${server.port}`,
+    url: `http://127.0.0.1:${port}`,
     config,
     stores,
     deps,
     server,
     clock,
     async close() {
-      await server.stop(true);
       for (const cleanup of cleanups) await cleanup();
     },
   };
