@@ -105,6 +105,8 @@ export interface OneTimeStore {
   put(key: string, value: string, ttlMs: number): Promise<void>;
   /** Returns the value and deletes it atomically (GETDEL): a second take gets undefined. */
   take(key: string): Promise<string | undefined>;
+  /** Reads the value without consuming it (e.g. to show an enrollment page before it is used). */
+  peek(key: string): Promise<string | undefined>;
 }
 
 /** Counters with an expiry: failed-attempt regulation, bans, dynamic IP reputation. */

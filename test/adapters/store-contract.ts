@@ -274,6 +274,15 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         expect(await stores.oneTime.take("never-put")).toBeUndefined();
       });
 
+      test("peek reads without consuming; a take afterwards still gets the value once", async () => {
+        await stores.oneTime.put("link-1", "record", MINUTE);
+        expect(await stores.oneTime.peek("link-1")).toBe("record");
+        expect(await stores.oneTime.peek("link-1")).toBe("record");
+        expect(await stores.oneTime.take("link-1")).toBe("record");
+        expect(await stores.oneTime.peek("link-1")).toBeUndefined();
+        expect(await stores.oneTime.peek("never-put")).toBeUndefined();
+      });
+
       test("values expire", async () => {
         await stores.oneTime.put("short", "x", 50);
         await sleep(100);

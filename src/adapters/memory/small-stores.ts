@@ -12,6 +12,9 @@ export function createMemoryOneTimeStore(state: MemoryState): OneTimeStore {
       state.once.delete(key);
       return value;
     },
+    async peek(key) {
+      return state.once.get(key);
+    },
   };
 }
 

@@ -10,5 +10,8 @@ export function createRedisOneTimeStore({ client, keys }: RedisContext): OneTime
     async take(key) {
       return (await client.getdel(keys.once(key))) ?? undefined;
     },
+    async peek(key) {
+      return (await client.get(keys.once(key))) ?? undefined;
+    },
   };
 }

@@ -18,21 +18,14 @@ import type { RegisterVerifyBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
 import { banned, refuse, startSession, succeeded } from "./outcome.ts";
 
-/**
- * Reads an enrollment link without consuming it (take, then put back for its remaining time).
- * A concurrent consumer wins; the page then shows the link as used, which it is.
- */
+/** Reads an enrollment link without consuming it (the registration consumes it with take). */
 export async function peekEnrollment(
   store: OneTimeStore,
   token: string,
   now: number,
 ): Promise<EnrollmentRecord | undefined> {
   if (!isWellFormedEnrollmentToken(token)) return undefined;
-  const key = enrollmentKey(token);
-  const raw = await store.take(key);
-  const record = parseEnrollmentRecord(raw, now);
-  if (raw !== undefined && record !== undefined) await store.put(key, raw, record.expiresAt - now);
-  return record;
+  return parseEnrollmentRecord(await store.peek(enrollmentKey(token)), now);
 }
 
 /** The user a live link enrolls, when the link and the user are both usable. */
