@@ -91,12 +91,23 @@ export interface StoredCredential {
   label: string;
 }
 
+/** What one verified assertion tells about its credential. */
+export interface CredentialUse {
+  counter: number;
+  usedAt: number;
+  deviceType: StoredCredential["deviceType"];
+  backedUp: boolean;
+}
+
 export interface CredentialStore {
   listByUser(userId: string): Promise<StoredCredential[]>;
   get(credentialId: string): Promise<StoredCredential | undefined>;
   add(credential: StoredCredential): Promise<void>;
-  /** Stores the new signature counter and last use time; false when the credential is gone. */
-  recordUse(credentialId: string, counter: number, usedAt: number): Promise<boolean>;
+  /**
+   * Stores what an assertion reported: the new signature counter, the use time and the backup
+   * state (a passkey can become synced after enrollment). false when the credential is gone.
+   */
+  recordUse(credentialId: string, use: CredentialUse): Promise<boolean>;
   delete(credentialId: string): Promise<boolean>;
 }
 

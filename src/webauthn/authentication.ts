@@ -10,7 +10,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
-import type { StoredCredential } from "../ports.ts";
+import type { CredentialUse, StoredCredential } from "../ports.ts";
 import { classify, type RelyingParty } from "./registration.ts";
 import { userHandle } from "./user-handle.ts";
 
@@ -102,6 +102,16 @@ export async function verifyAssertion(
       deviceType: info.credentialDeviceType,
       backedUp: info.credentialBackedUp,
     },
+  };
+}
+
+/** What a verified assertion tells the credential store: counter, time, backup state. */
+export function credentialUse(assertion: VerifiedAssertion, usedAt: number): CredentialUse {
+  return {
+    counter: assertion.newCounter,
+    usedAt,
+    deviceType: assertion.deviceType,
+    backedUp: assertion.backedUp,
   };
 }
 

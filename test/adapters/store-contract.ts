@@ -240,13 +240,21 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         expect((await stores.credentials.listByUser("alice")).map((c) => c.id)).toEqual(["cred-1", "cred-2"]);
         expect(await stores.credentials.listByUser("nobody")).toEqual([]);
 
-        expect(await stores.credentials.recordUse("cred-1", 7, 9_000)).toBe(true);
+        const use = { counter: 7, usedAt: 9_000, deviceType: "multiDevice", backedUp: true } as const;
+        expect(await stores.credentials.recordUse("cred-1", use)).toBe(true);
         expect(await stores.credentials.get("cred-1")).toEqual({
           ...credential("cred-1", "alice", 1_000),
           counter: 7,
           lastUsedAt: 9_000,
         });
-        expect(await stores.credentials.recordUse("missing", 1, 1)).toBe(false);
+        // The backup state follows what the latest assertion reports, whichever way it changed.
+        const changed = { counter: 8, usedAt: 9_500, deviceType: "singleDevice", backedUp: false } as const;
+        expect(await stores.credentials.recordUse("cred-2", changed)).toBe(true);
+        expect(await stores.credentials.get("cred-2")).toMatchObject({
+          deviceType: "singleDevice",
+          backedUp: false,
+        });
+        expect(await stores.credentials.recordUse("missing", use)).toBe(false);
         expect(await stores.credentials.get("missing")).toBeUndefined();
 
         expect(await stores.credentials.delete("cred-1")).toBe(true);

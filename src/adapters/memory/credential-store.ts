@@ -21,11 +21,13 @@ export function createMemoryCredentialStore(state: MemoryState): CredentialStore
       state.credentials.set(credential.id, copyCredential(credential));
       indexAdd(state.userCredentials, credential.userId, credential.id);
     },
-    async recordUse(credentialId, counter, usedAt) {
+    async recordUse(credentialId, use) {
       const credential = state.credentials.get(credentialId);
       if (credential === undefined) return false;
-      credential.counter = counter;
-      credential.lastUsedAt = usedAt;
+      credential.counter = use.counter;
+      credential.lastUsedAt = use.usedAt;
+      credential.deviceType = use.deviceType;
+      credential.backedUp = use.backedUp;
       return true;
     },
     async delete(credentialId) {

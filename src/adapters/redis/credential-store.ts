@@ -32,8 +32,17 @@ export function createRedisCredentialStore({ client, keys, scripts }: RedisConte
       );
     },
 
-    async recordUse(credentialId, counter, usedAt) {
-      const fields = ["counter", String(counter), "lastUsedAt", String(usedAt)];
+    async recordUse(credentialId, use) {
+      const fields = [
+        "counter",
+        String(use.counter),
+        "lastUsedAt",
+        String(use.usedAt),
+        "deviceType",
+        use.deviceType,
+        "backedUp",
+        use.backedUp ? "1" : "0",
+      ];
       const key = keys.credential(credentialId);
       return (await scripts.patchIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId, fields)) === 1;
     },

@@ -3,7 +3,12 @@
  * challenge is bound to a random ceremony id kept in a short-lived HttpOnly cookie.
  */
 import { CEREMONY_COOKIE, ceremonyCookie, clearedCeremonyCookie, readCookie } from "../../session/cookie.ts";
-import { assertionAmr, authenticationOptions, verifyAssertion } from "../../webauthn/authentication.ts";
+import {
+  assertionAmr,
+  authenticationOptions,
+  credentialUse,
+  verifyAssertion,
+} from "../../webauthn/authentication.ts";
 import { newCeremonyId, newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
@@ -72,7 +77,7 @@ export async function loginVerify(
       "This account is suspended or no longer exists. Contact an administrator.",
     );
   }
-  if (!(await stores.credentials.recordUse(credential.id, verified.value.newCounter, now))) {
+  if (!(await stores.credentials.recordUse(credential.id, credentialUse(verified.value, now)))) {
     return refuse(portal, c, "signin", subject, "unknown_credential");
   }
   const cookie = await startSession(

@@ -5,7 +5,12 @@
  */
 import type { Session } from "../../core/types.ts";
 import { sessionCookie } from "../../session/cookie.ts";
-import { assertionAmr, authenticationOptions, verifyAssertion } from "../../webauthn/authentication.ts";
+import {
+  assertionAmr,
+  authenticationOptions,
+  credentialUse,
+  verifyAssertion,
+} from "../../webauthn/authentication.ts";
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
@@ -86,7 +91,7 @@ export async function stepUpVerify(
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
   }
-  if (!(await stores.credentials.recordUse(credential.id, verified.value.newCounter, now))) {
+  if (!(await stores.credentials.recordUse(credential.id, credentialUse(verified.value, now)))) {
     return refuse(portal, c, "stepup", subject, "unknown_credential");
   }
   const rotated = await stores.sessions.rotate(
