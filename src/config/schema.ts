@@ -122,6 +122,9 @@ export const configSchema = z
         max_retries: z.number().int().min(1).default(5),
         find_time: duration("10m"),
         ban_time: duration("15m"),
+        /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
+        max_starts: z.number().int().min(1).default(30),
+        start_window: duration("1m"),
       })
       .prefault({}),
     risk: z

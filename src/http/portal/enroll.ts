@@ -16,7 +16,7 @@ import {
 import { registrationOptions, verifyRegistration } from "../../webauthn/registration.ts";
 import type { RegisterVerifyBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
 
 /** Reads an enrollment link without consuming it (the registration consumes it with take). */
 export async function peekEnrollment(
@@ -57,8 +57,8 @@ export async function registerOptions(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const ipBan = await portal.regulation.bannedFor({ userId: undefined, ip: client.ip }, now);
-  if (ipBan !== undefined) return banned(portal, c, "enroll", ipBan);
+  const refused = await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
+  if (refused !== undefined) return refused;
   const found = await enrollmentUser(portal, token, now);
   if (found === undefined) return linkInvalid(c);
   const existing = await deps.stores.credentials.listByUser(found.user.id);

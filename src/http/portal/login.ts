@@ -12,12 +12,12 @@ import {
 import { newCeremonyId, newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
 
 export async function loginOptions(portal: Portal, c: PortalContext, client: Client): Promise<Response> {
   const { deps } = portal;
-  const ban = await portal.regulation.bannedFor({ userId: undefined, ip: client.ip }, deps.clock());
-  if (ban !== undefined) return banned(portal, c, "signin", ban);
+  const refused = await admitStart(portal, c, "signin", { userId: undefined, client }, deps.clock());
+  if (refused !== undefined) return refused;
   const ceremonyId = newCeremonyId();
   const challenge = newChallenge();
   const ttl = deps.config.webauthn.challenge_ttl;

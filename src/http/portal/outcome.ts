@@ -21,7 +21,7 @@ const MESSAGES: Record<string, string> = {
 };
 
 /** The metric label of a ceremony's result. */
-function resultLabel(ceremony: Ceremony, result: "success" | "failure" | "banned"): string {
+function resultLabel(ceremony: Ceremony, result: "success" | "failure" | "banned" | "start_limited"): string {
   if (ceremony === "stepup") return result;
   return `${ceremony}_${result}`;
 }
@@ -39,6 +39,41 @@ export function banned(
     "too_many_failures",
     `Too many failed passkey attempts. Try again in ${Math.ceil(retryAfterSec / 60)} minute(s).`,
     { "retry-after": String(retryAfterSec) },
+  );
+}
+
+/**
+ * The gate of a ceremony start (the options endpoints), before any challenge is stored: a banned
+ * user or IP gets 429 too_many_failures and is not counted as a start; otherwise the start is
+ * counted for the client IP, and past regulation.max_starts in this start_window it gets 429
+ * too_many_requests. Undefined when the start may go on.
+ */
+export async function admitStart(
+  portal: Portal,
+  c: PortalContext,
+  ceremony: Ceremony,
+  subject: { userId: string | undefined; client: Client },
+  now: number,
+): Promise<Response | undefined> {
+  const { regulation, deps } = portal;
+  const ip = subject.client.ip;
+  const ban = await regulation.bannedFor({ userId: subject.userId, ip }, now);
+  if (ban !== undefined) return banned(portal, c, ceremony, ban);
+  const limited = await regulation.countStart(ip, now);
+  if (limited === undefined) return undefined;
+  deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "start_limited") });
+  if (limited.first) {
+    deps.logger.warn(
+      { event: `${ceremony}_start_limited`, ip, user: subject.userId, retryAfter: limited.retryAfterSec },
+      "too many passkey ceremony starts from one address",
+    );
+  }
+  return jsonError(
+    c,
+    429,
+    "too_many_requests",
+    `Too many passkey requests from your address. Try again in ${limited.retryAfterSec} second(s).`,
+    { "retry-after": String(limited.retryAfterSec) },
   );
 }
 

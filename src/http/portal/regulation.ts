@@ -2,6 +2,8 @@
  * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
  * client IP over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
  * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
+ * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client IP per
+ * `start_window`, so a client cannot fill the store with challenges.
  */
 import type { Config } from "../../config/load.ts";
 import { type CounterStore, ipReputationKey } from "../../ports.ts";
@@ -10,6 +12,16 @@ export type RegulationConfig = Pick<Config, "regulation" | "risk">;
 
 const failKey = (kind: "user" | "ip", id: string) => `regulation:fail:${kind}:${id}`;
 const banKey = (kind: "user" | "ip", id: string) => `regulation:ban:${kind}:${id}`;
+/** One counter per IP per fixed start window (the window's index in the key). */
+const startKey = (ip: string, window: number) => `regulation:start:ip:${ip}:${window}`;
+
+/** A refused ceremony start. */
+export interface StartLimited {
+  /** Seconds until the current start window ends (at least 1). */
+  retryAfterSec: number;
+  /** true for the first refusal of this window (log it once, not once per flooded request). */
+  first: boolean;
+}
 
 export interface Subject {
   userId: string | undefined;
@@ -34,6 +46,20 @@ export class Regulation {
       if (until > nowSec) longest = Math.max(longest ?? 0, Math.min(until - nowSec, maxSec));
     }
     return longest;
+  }
+
+  /**
+   * Counts a ceremony start from `ip` in the current fixed window of `start_window`; undefined
+   * while the window holds at most `max_starts`, else how long until the window ends. Refused
+   * starts are counted too (one key per IP per window either way, expiring with the window).
+   */
+  async countStart(ip: string, now: number): Promise<StartLimited | undefined> {
+    const { max_starts, start_window } = this.config.regulation;
+    const window = Math.floor(now / start_window);
+    const starts = await this.counters.add(startKey(ip, window), 1, start_window);
+    if (starts <= max_starts) return undefined;
+    const endsInMs = (window + 1) * start_window - now;
+    return { retryAfterSec: Math.max(1, Math.ceil(endsInMs / 1000)), first: starts === max_starts + 1 };
   }
 
   /** Counts a failure; bans the user/IP that reached max_retries. Returns the ban length when one began. */

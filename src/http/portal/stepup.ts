@@ -14,7 +14,7 @@ import {
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { banned, refuse, succeeded } from "./outcome.ts";
+import { admitStart, banned, refuse, succeeded } from "./outcome.ts";
 
 const noSession = (c: PortalContext) =>
   jsonError(c, 401, "no_session", "You are not signed in (or your session ended). Sign in first.");
@@ -27,8 +27,8 @@ export async function stepUpOptions(
 ): Promise<Response> {
   const { deps } = portal;
   if (session === undefined) return noSession(c);
-  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.ip }, deps.clock());
-  if (ban !== undefined) return banned(portal, c, "stepup", ban);
+  const refused = await admitStart(portal, c, "stepup", { userId: session.userId, client }, deps.clock());
+  if (refused !== undefined) return refused;
   const user = await deps.stores.users.get(session.userId);
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
