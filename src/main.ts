@@ -8,7 +8,7 @@ import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
-import { createApp } from "./app.ts";
+import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { memoize } from "./http/forward-auth/memo.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
@@ -79,7 +79,7 @@ export async function start(config: Config) {
     logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
   }
 
-  const app = createApp({
+  const { app, fetch: vigilFetch } = createVigilFetch({
     config,
     stores,
     policy,
@@ -100,7 +100,8 @@ export async function start(config: Config) {
 
   const server = Bun.serve({
     port: config.port,
-    fetch: (request, server) => app.fetch(request, { peer: server.requestIP(request)?.address ?? "" }),
+    // /auth skips Hono's router (see createVigilFetch); every other route goes through it.
+    fetch: (request, server) => vigilFetch(request, server.requestIP(request)?.address ?? ""),
   });
   logger.info(
     {

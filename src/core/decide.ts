@@ -51,10 +51,32 @@ function missingRequirement(
   identity: Identity,
 ): string | undefined {
   if (rule.users && !rule.users.has(identity.userId)) return Reason.userNotAllowed;
-  if (rule.groups && !rule.groups.some((group) => identity.groups.includes(group)))
-    return Reason.groupRequired;
-  if (!options.groups.every((group) => identity.groups.includes(group))) return Reason.groupRequired;
+  const held = identity.groups;
+  // Loops, not some/every: no closure per decision.
+  if (rule.groups) {
+    let any = false;
+    for (let i = 0; i < rule.groups.length && !any; i++) any = held.includes(rule.groups[i]!);
+    if (!any) return Reason.groupRequired;
+  }
+  for (let i = 0; i < options.groups.length; i++) {
+    if (!held.includes(options.groups[i]!)) return Reason.groupRequired;
+  }
   return undefined;
+}
+
+const SINGLE_REASONS = new Map<string, string[]>();
+
+/**
+ * `[reason]`, one shared frozen array per reason code: most decisions carry a single fixed reason,
+ * and nothing downstream modifies a decision's reasons.
+ */
+function only(reason: string): string[] {
+  let reasons = SINGLE_REASONS.get(reason);
+  if (reasons === undefined) {
+    reasons = Object.freeze([reason]) as unknown as string[];
+    SINGLE_REASONS.set(reason, reasons);
+  }
+  return reasons;
 }
 
 function stepUpAge(identity: Identity, now: number, acr: string): number {
@@ -68,12 +90,12 @@ export function decide(input: DecideInput): Decision {
   const ruleName = rule.name;
 
   if (action === "deny")
-    return { kind: "deny", rule: ruleName, reasons: [Reason.ruleDenied], identity: undefined };
+    return { kind: "deny", rule: ruleName, reasons: only(Reason.ruleDenied), identity: undefined };
   if (action === "bypass") {
-    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: [Reason.bypass] };
+    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: only(Reason.bypass) };
   }
   if (input.isPreflight && input.corsPreflight === "allow") {
-    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: [Reason.corsPreflight] };
+    return { kind: "allow", rule: ruleName, identity: undefined, risk, reasons: only(Reason.corsPreflight) };
   }
   if (risk.block) {
     return {
@@ -88,20 +110,20 @@ export function decide(input: DecideInput): Decision {
       kind: "rate_limited",
       rule: ruleName,
       retryAfterSec: risk.rateLimitedForSec,
-      reasons: [Reason.rateLimited],
+      reasons: only(Reason.rateLimited),
     };
   }
 
   const state = input.identity;
-  if (state.kind === "anonymous") return { kind: "login", rule: ruleName, reasons: [state.reason] };
+  if (state.kind === "anonymous") return { kind: "login", rule: ruleName, reasons: only(state.reason) };
   if (state.kind === "suspended") {
-    return { kind: "deny", rule: ruleName, reasons: [Reason.userSuspended], identity: state.identity };
+    return { kind: "deny", rule: ruleName, reasons: only(Reason.userSuspended), identity: state.identity };
   }
   const identity = state.identity;
   const missing = missingRequirement(rule, input.options, identity);
-  if (missing) return { kind: "deny", rule: ruleName, reasons: [missing], identity };
+  if (missing) return { kind: "deny", rule: ruleName, reasons: only(missing), identity };
   if (risk.score >= rule.risk.denyAt) {
-    return { kind: "deny", rule: ruleName, reasons: [Reason.riskTooHigh], identity };
+    return { kind: "deny", rule: ruleName, reasons: only(Reason.riskTooHigh), identity };
   }
 
   const age = stepUpAge(identity, now, stepUp.acr);
@@ -113,7 +135,7 @@ export function decide(input: DecideInput): Decision {
         rule: ruleName,
         maxAgeSec: Math.floor(maxAgeMs / 1000),
         acrValues: stepUp.acr,
-        reasons: [identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired],
+        reasons: only(identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired),
         identity,
       };
     }
@@ -133,6 +155,6 @@ export function decide(input: DecideInput): Decision {
       };
     }
   }
-  const reasons: string[] = [action === "stepup" ? Reason.stepUpFresh : Reason.authenticated];
+  const reasons = only(action === "stepup" ? Reason.stepUpFresh : Reason.authenticated);
   return { kind: "allow", rule: ruleName, identity, risk, reasons };
 }

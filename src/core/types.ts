@@ -119,12 +119,13 @@ export interface RiskAssessment {
   rateLimitedForSec: number | undefined;
 }
 
-export const NO_RISK: RiskAssessment = {
+/** No evidence at all; shared (frozen) by every decision that assessed nothing or found nothing. */
+export const NO_RISK: RiskAssessment = Object.freeze({
   score: 0,
-  reasons: [],
+  reasons: Object.freeze([]) as unknown as RiskReason[],
   block: undefined,
   rateLimitedForSec: undefined,
-};
+});
 
 /** The outcome of one decision; response.ts turns it into HTTP. */
 export type Decision =

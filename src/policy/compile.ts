@@ -92,7 +92,10 @@ function compileRule(rule: RuleFile, policyRisk: RiskThresholds, defaultMaxAgeMs
     groups: rule.groups,
     risk: rule.risk ? toThresholds(rule.risk) : policyRisk,
     hostPatterns: rule.hosts ?? [],
-    matches: (facts) => conditions.every((condition) => condition(facts)),
+    matches: (facts) => {
+      for (let i = 0; i < conditions.length; i++) if (!conditions[i]!(facts)) return false;
+      return true;
+    },
   };
 }
 

@@ -3,12 +3,12 @@
  * keeps the named reasons. A deny-list hit blocks and a hard rate limit asks for 429 regardless
  * of the score. Pure: time, counters and location come in through RiskInput.
  */
-import type { RiskAssessment, RiskReason } from "../core/types.ts";
+import { NO_RISK, type RiskAssessment, type RiskReason } from "../core/types.ts";
 import { geoSignal } from "./signals/geo.ts";
 import { ipReputationSignal } from "./signals/ip-reputation.ts";
 import { rateSignal } from "./signals/rate.ts";
 import { userAgentSignal } from "./signals/user-agent.ts";
-import type { RiskContext, RiskInput, RiskSignal } from "./types.ts";
+import { append, type RiskContext, type RiskInput, type RiskSignal } from "./types.ts";
 
 /** Order only decides the order of reasons (and which block wins: the first). */
 export const RISK_SIGNALS: readonly RiskSignal[] = [
@@ -21,14 +21,17 @@ export const RISK_SIGNALS: readonly RiskSignal[] = [
 const MAX_SCORE = 100;
 
 export function assessRisk(input: RiskInput, context: RiskContext): RiskAssessment {
-  const reasons: RiskReason[] = [];
+  // Allocation-free when no signal fires (the common case): NO_RISK itself is the answer.
+  let reasons: RiskReason[] | undefined;
   let total = 0;
   let block: RiskAssessment["block"];
   let rateLimitedForSec: number | undefined;
-  for (const signal of RISK_SIGNALS) {
-    const outcome = signal(input, context);
-    for (const reason of outcome.reasons) {
-      reasons.push(reason);
+  for (let s = 0; s < RISK_SIGNALS.length; s++) {
+    const outcome = RISK_SIGNALS[s]!(input, context);
+    const found = outcome.reasons;
+    for (let r = 0; r < found.length; r++) {
+      const reason = found[r]!;
+      reasons = append(reasons, reason);
       total += reason.points;
     }
     block ??= outcome.block;
@@ -37,5 +40,8 @@ export function assessRisk(input: RiskInput, context: RiskContext): RiskAssessme
     }
   }
   const score = Math.min(MAX_SCORE, Math.max(0, Math.round(total)));
-  return { score, reasons, block, rateLimitedForSec };
+  if (reasons === undefined && score === 0 && block === undefined && rateLimitedForSec === undefined) {
+    return NO_RISK;
+  }
+  return { score, reasons: reasons ?? [], block, rateLimitedForSec };
 }

@@ -59,3 +59,10 @@ export interface SignalOutcome {
 export type RiskSignal = (input: RiskInput, context: RiskContext) => SignalOutcome;
 
 export const NO_EVIDENCE: Readonly<SignalOutcome> = Object.freeze({ reasons: [] });
+
+/** Appends to a list created on first use: signals that find nothing allocate nothing. */
+export function append<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
+}

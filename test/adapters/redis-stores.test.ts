@@ -110,6 +110,33 @@ describe("redis stores", () => {
     }
   });
 
+  test("the decision read survives SCRIPT FLUSH (NOSCRIPT falls back to EVAL) and still reads live state", async () => {
+    const stores = createRedisStores(client, uniquePrefix());
+    await stores.users.put({ id: "bob", displayName: "B", status: "active", groups: ["g"], createdAt: 1 });
+    const { session } = await stores.sessions.create(
+      {
+        userId: "bob",
+        acr: "phr",
+        amr: ["hwk"],
+        authAt: 1,
+        stepUpAt: 0,
+        ip: "192.0.2.1",
+        country: "",
+        uaHash: "",
+      },
+      Date.now(),
+      3_600_000,
+    );
+    const first = await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+    expect(first.user?.status).toBe("active");
+    await client.script("FLUSH");
+    await stores.users.put({ id: "bob", displayName: "B", status: "suspended", groups: ["g"], createdAt: 1 });
+    const afterFlush = await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+    expect(afterFlush.session?.userId).toBe("bob");
+    expect(afterFlush.user?.status).toBe("suspended");
+    expect(afterFlush.rate.session).toBeGreaterThanOrEqual(2);
+  });
+
   test("the health check answers and reports its kind", async () => {
     const { health } = createRedisStores(client, uniquePrefix());
     expect(health.kind).toBe("redis");

@@ -7,7 +7,7 @@ import { PolicySource } from "../../src/adapters/files/policy-source.ts";
 import { lookupGeo } from "../../src/adapters/geo/geoip.ts";
 import { createMemoryStores } from "../../src/adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
-import { type AppDeps, createApp } from "../../src/app.ts";
+import { type AppDeps, createVigilFetch, type VigilFetch } from "../../src/app.ts";
 import { type Config, resolveConfig } from "../../src/config/load.ts";
 import { CidrSet } from "../../src/net/cidr-set.ts";
 import { createLogger } from "../../src/observe/logger.ts";
@@ -45,13 +45,13 @@ export interface TestVigilOptions {
 export async function startVigil(options: TestVigilOptions = {}): Promise<TestVigil> {
   // Listen first, so the port is known before the config is resolved; requests before the app
   // is wired get 503.
-  let app: ReturnType<typeof createApp> | undefined;
+  let app: VigilFetch | undefined;
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     fetch: (request, srv) =>
       app
-        ? app.fetch(request, { peer: srv.requestIP(request)?.address ?? "" })
+        ? app.fetch(request, srv.requestIP(request)?.address ?? "")
         : new Response("starting", { status: 503 }),
   });
   const port = server.port as number;
@@ -71,7 +71,7 @@ async function wire(
   port: number,
   options: TestVigilOptions,
   cleanups: Array<() => Promise<void> | void>,
-  serve: (app: ReturnType<typeof createApp>) => void,
+  serve: (app: VigilFetch) => void,
 ): Promise<TestVigil> {
   const overrides = typeof options.config === "function" ? options.config(port) : options.config;
   const config = resolveConfig({
@@ -128,7 +128,8 @@ async function wire(
     metrics,
     ...options.deps,
   };
-  serve(createApp(deps));
+  // The server's own fetch (main.ts): /auth on the fast path, the rest through Hono.
+  serve(createVigilFetch(deps));
   return {
     url: `http://127.0.0.1:${port}`,
     config,

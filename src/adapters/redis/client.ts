@@ -9,6 +9,7 @@
  * (the credentials are the data nodes' ones; sentinels are assumed to need none).
  */
 import Redis, { type RedisOptions } from "ioredis";
+import { DECISION_READ_COMMAND } from "./scripts.ts";
 
 export interface RedisClientOptions {
   /** A command without a reply after this long rejects (config redis.command_timeout). */
@@ -25,6 +26,8 @@ export const reconnectDelayMs = (times: number): number => Math.min(50 * times, 
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const tuning: RedisOptions = {
     enableAutoPipelining: true,
+    // The decision's script goes straight to the socket (see DECISION_READ_COMMAND).
+    autoPipeliningIgnoredCommands: [DECISION_READ_COMMAND],
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: Math.max(1_000, options.commandTimeoutMs * 2),

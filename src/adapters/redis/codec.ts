@@ -18,9 +18,10 @@ const isEmpty = (fields: HashFields): boolean => Object.keys(fields).length === 
 
 /** Numbers that may be unknown (NaN) are stored as "". */
 const encodeNumber = (value: number): string => (Number.isFinite(value) ? String(value) : "");
-const decodeNumber = (value: string | undefined): number =>
+export const decodeNumber = (value: string | undefined): number =>
   value === undefined || value === "" ? Number.NaN : Number(value);
-const decodeInt = (value: string | undefined): number => (value === undefined ? 0 : Number(value) || 0);
+export const decodeInt = (value: string | undefined): number =>
+  value === undefined ? 0 : Number(value) || 0;
 
 /** The session fields a patch or a new session may set (everything but the bookkeeping). */
 export function sessionPatchToFields(patch: Partial<NewSession>): HashFields {
@@ -89,7 +90,7 @@ export function userFromFields(id: string, fields: HashFields): User | undefined
   };
 }
 
-function parseGroups(raw: string | undefined): string[] {
+export function parseGroups(raw: string | undefined): string[] {
   if (raw === undefined || raw === "") return [];
   const parsed: unknown = JSON.parse(raw);
   return Array.isArray(parsed) ? parsed.filter((group): group is string => typeof group === "string") : [];

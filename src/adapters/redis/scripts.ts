@@ -209,8 +209,15 @@ export interface VigilScripts {
   counterAdd(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
+/**
+ * The decision script's command name. The client sends it outside auto-pipelining (see
+ * client.ts): a pipeline object, a setImmediate hop and one-pipeline-at-a-time queueing per
+ * decision cost more than the batching saves.
+ */
+export const DECISION_READ_COMMAND = "vigilDecisionRead";
+
 const SCRIPTS = {
-  vigilDecisionRead: { lua: DECISION_READ, numberOfKeys: 0 },
+  [DECISION_READ_COMMAND]: { lua: DECISION_READ, numberOfKeys: 0 },
   vigilPutIndexed: { lua: PUT_INDEXED, numberOfKeys: 1 },
   vigilPatchIndexed: { lua: PATCH_INDEXED, numberOfKeys: 1 },
   vigilTakeIndexed: { lua: TAKE_INDEXED, numberOfKeys: 1 },
@@ -226,7 +233,7 @@ export function defineScripts(client: Redis): VigilScripts {
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
   const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
   return {
-    decisionRead: (args) => run("vigilDecisionRead", args),
+    decisionRead: (args) => run(DECISION_READ_COMMAND, args),
     putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
       run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
     patchIndexed: (key, setPrefix, ownerField, member, fields) =>

@@ -78,13 +78,23 @@ function addressQuery(url: string): URLSearchParams {
   return at < 0 ? NO_QUERY : new URLSearchParams(url.slice(at + 1));
 }
 
-interface Gathered {
-  identity: IdentityState;
-  risk: RiskAssessment;
-  unavailable: boolean;
-}
+/** An address without a query carries no options: one shared, frozen answer. */
+const NO_OPTIONS = Object.freeze({
+  ok: true,
+  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) as unknown as string[] }),
+}) as { ok: true; value: AddressOptions };
 
-export function createForwardAuthHandler(deps: ForwardAuthDeps) {
+const NO_CREDENTIALS: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.noCredentials });
+const TOKEN_INVALID: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.tokenInvalid });
+
+/** forwardAuth handler: a Response at once when no store read is needed (bypass, deny, malformed). */
+export type ForwardAuthHandler = (
+  request: Request,
+  peer: string,
+  url?: string,
+) => Response | Promise<Response>;
+
+export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHandler {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
   const { timeouts, stepUp } = decisionSettings(config);
@@ -93,15 +103,19 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
   // user agent on every request. Nothing read from the store is ever kept.
   const userAgentHash = memoize(hashUserAgent, 1024);
   const decisionLog = createDecisionLogger(logger);
-  /** prom-client children per label set, so a decision costs no label validation. */
-  const decisionCounters = new Map<string, { inc(): void }>();
+  /** prom-client children per label set (kind → reason → child), so a decision costs no label validation. */
+  const decisionCounters = new Map<string, Map<string, { inc(): void }>>();
   const decisionTimers = new Map<string, { observe(value: number): void }>();
   const countDecision = (kind: string, reason: string) => {
-    const key = `${kind}\0${reason}`;
-    let child = decisionCounters.get(key);
+    let byReason = decisionCounters.get(kind);
+    if (byReason === undefined) {
+      byReason = new Map();
+      decisionCounters.set(kind, byReason);
+    }
+    let child = byReason.get(reason);
     if (child === undefined) {
       child = metrics.decisions.labels(kind, reason);
-      decisionCounters.set(key, child);
+      byReason.set(reason, child);
     }
     child.inc();
   };
@@ -113,62 +127,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
     }
     child.observe(seconds);
   };
-
-  /** The single store round trip, then identity and risk. Store failures fail closed. */
-  async function gather(facts: RequestFacts, now: number): Promise<Gathered> {
-    const location = deps.geo(facts.clientIp);
-    let claims: Awaited<ReturnType<BearerVerifier["verify"]>>;
-    let sessionId: string | undefined;
-    if (facts.sessionToken) {
-      sessionId = sessionIdFromToken(facts.sessionToken);
-    } else if (facts.bearerToken) {
-      claims = deps.bearer ? await deps.bearer.verify(facts.bearerToken, now) : undefined;
-      if (!claims)
-        return {
-          identity: { kind: "anonymous", reason: Reason.tokenInvalid },
-          risk: NO_RISK,
-          unavailable: false,
-        };
-    }
-    let state: DecisionState;
-    try {
-      state = await stores.decisions.read({
-        sessionId,
-        userId: claims?.sub,
-        clientIp: facts.clientIp,
-        now,
-        rateWindowMs: config.risk.rate.window,
-        location: location && { lat: location.lat, lon: location.lon },
-        idleTimeoutMs: config.session.idle_timeout,
-      });
-    } catch (error) {
-      metrics.storeErrors.inc();
-      logger.error({ err: (error as Error).message }, "store read failed on the decision path");
-      return {
-        identity: { kind: "anonymous", reason: Reason.storeUnavailable },
-        risk: NO_RISK,
-        unavailable: true,
-      };
-    }
-    const identity: IdentityState = claims
-      ? identityFromToken(claims, state.user)
-      : sessionId
-        ? identityFromSession(state.session, state.user, now, timeouts)
-        : { kind: "anonymous", reason: Reason.noCredentials };
-    const risk = assessRisk(
-      {
-        now,
-        clientIp: facts.clientIp,
-        location,
-        session: identity.kind === "known" ? identity.session : undefined,
-        userAgentHash: userAgentHash(facts.userAgent),
-        rate: state.rate,
-        ipReputation: state.ipReputation,
-      },
-      { config: config.risk, lists: deps.ipLists.current() },
-    );
-    return { identity, risk, unavailable: false };
-  }
+  /** Reused for every parse (parsing is synchronous): no context object per request. */
+  const parseContext = { peer: "", isTrustedProxy: deps.isTrustedProxy };
 
   function observe(
     decision: Decision,
@@ -212,20 +172,117 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
     );
   }
 
-  return async function handleForwardAuth(request: Request, peer: string): Promise<Response> {
-    const started = performance.now();
-    const headers = request.headers; // one Headers object, not one per read
-    const parsed = parseForwardedRequest((name) => headers.get(name) ?? undefined, {
-      peer,
-      isTrustedProxy: deps.isTrustedProxy,
+  function refuse(error: string, fields: Record<string, string>, message: string): Response {
+    countDecision("bad_request", Reason.badRequest);
+    logger.warn({ decision: "bad_request", error, ...fields }, message);
+    return badRequest(error);
+  }
+
+  /** decide() → metrics → Response → decision log: the common tail of every decision. */
+  function conclude(
+    facts: RequestFacts,
+    options: AddressOptions,
+    policy: Policy,
+    rule: CompiledRule,
+    now: number,
+    started: number,
+    identity: IdentityState,
+    risk: RiskAssessment,
+    assessed: boolean,
+  ): Response {
+    const decision = decide({
+      now,
+      rule,
+      options,
+      isPreflight: facts.isPreflight,
+      corsPreflight: policy.corsPreflight,
+      clientIp: facts.clientIp,
+      identity,
+      risk,
+      stepUp,
     });
-    const options = parseAddressOptions(addressQuery(request.url));
-    if (!parsed.ok || !options.ok) {
-      const error = parsed.ok ? (options as { error: string }).error : parsed.error;
-      countDecision("bad_request", Reason.badRequest);
-      logger.warn({ decision: "bad_request", error, peer }, "malformed forwardAuth request");
-      return badRequest(error);
+    if (assessed) recordRisk(risk, decision, facts.clientIp);
+    const response = toResponse(decision, facts, responseSettings);
+    observe(decision, facts, policy.version, started, assessed ? risk : undefined);
+    return response;
+  }
+
+  /** The store being down answers 503 (fail closed). */
+  function unavailable(facts: RequestFacts, policy: Policy, rule: CompiledRule, started: number): Response {
+    const decision: Decision = { kind: "unavailable", rule: rule.name, reasons: [Reason.storeUnavailable] };
+    const response = toResponse(decision, facts, responseSettings);
+    observe(decision, facts, policy.version, started, undefined);
+    return response;
+  }
+
+  /** The single store round trip, then identity, risk and the decision. Store failures fail closed. */
+  async function decideWithState(
+    facts: RequestFacts,
+    options: AddressOptions,
+    policy: Policy,
+    rule: CompiledRule,
+    now: number,
+    started: number,
+  ): Promise<Response> {
+    const location = deps.geo(facts.clientIp);
+    let claims: Awaited<ReturnType<BearerVerifier["verify"]>>;
+    let sessionId: string | undefined;
+    if (facts.sessionToken) {
+      sessionId = sessionIdFromToken(facts.sessionToken);
+    } else if (facts.bearerToken) {
+      claims = deps.bearer ? await deps.bearer.verify(facts.bearerToken, now) : undefined;
+      if (!claims) return conclude(facts, options, policy, rule, now, started, TOKEN_INVALID, NO_RISK, true);
     }
+    let state: DecisionState;
+    try {
+      state = await stores.decisions.read({
+        sessionId,
+        userId: claims?.sub,
+        clientIp: facts.clientIp,
+        now,
+        rateWindowMs: config.risk.rate.window,
+        // The memoised geo answer itself (read-only): it has lat and lon.
+        location,
+        idleTimeoutMs: config.session.idle_timeout,
+      });
+    } catch (error) {
+      metrics.storeErrors.inc();
+      logger.error({ err: (error as Error).message }, "store read failed on the decision path");
+      return unavailable(facts, policy, rule, started);
+    }
+    const identity: IdentityState = claims
+      ? identityFromToken(claims, state.user)
+      : sessionId
+        ? identityFromSession(state.session, state.user, now, timeouts)
+        : NO_CREDENTIALS;
+    const risk = assessRisk(
+      {
+        now,
+        clientIp: facts.clientIp,
+        location,
+        session: identity.kind === "known" ? identity.session : undefined,
+        userAgentHash: userAgentHash(facts.userAgent),
+        rate: state.rate,
+        ipReputation: state.ipReputation,
+      },
+      { config: config.risk, lists: deps.ipLists.current() },
+    );
+    return conclude(facts, options, policy, rule, now, started, identity, risk, true);
+  }
+
+  return function handleForwardAuth(
+    request: Request,
+    peer: string,
+    url?: string,
+  ): Response | Promise<Response> {
+    const started = performance.now();
+    parseContext.peer = peer;
+    // The Headers object itself as the reader: one Headers read per header, no closure.
+    const parsed = parseForwardedRequest(request.headers, parseContext);
+    const address = url ?? request.url;
+    const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
+    if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
     const facts = parsed.value;
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
@@ -234,45 +291,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps) {
       method: facts.method,
       clientIp: facts.clientIp,
     });
-    if (!route.ok) {
-      countDecision("bad_request", Reason.badRequest);
-      logger.warn(
-        { decision: "bad_request", error: route.error, host: facts.host },
-        "ambiguous request path refused",
-      );
-      return badRequest(route.error);
-    }
+    if (!route.ok) return refuse(route.error, { host: facts.host }, "ambiguous request path refused");
     const rule = route.rule;
     const now = deps.clock();
-    const needsState = needsDecisionState(rule, options.value);
-    const gathered: Gathered = needsState
-      ? await gather(facts, now)
-      : { identity: { kind: "anonymous", reason: Reason.noCredentials }, risk: NO_RISK, unavailable: false };
-
-    let decision: Decision;
-    let assessed: RiskAssessment | undefined;
-    if (gathered.unavailable) {
-      decision = { kind: "unavailable", rule: rule.name, reasons: [Reason.storeUnavailable] };
-    } else {
-      decision = decide({
-        now,
-        rule,
-        options: options.value,
-        isPreflight: facts.isPreflight,
-        corsPreflight: policy.corsPreflight,
-        clientIp: facts.clientIp,
-        identity: gathered.identity,
-        risk: gathered.risk,
-        stepUp,
-      });
-      if (needsState) {
-        assessed = gathered.risk;
-        recordRisk(gathered.risk, decision, facts.clientIp);
-      }
+    if (needsDecisionState(rule, options.value)) {
+      return decideWithState(facts, options.value, policy, rule, now, started);
     }
-    const response = toResponse(decision, facts, responseSettings);
-    observe(decision, facts, policy.version, started, assessed);
-    return response;
+    // Bypass and deny rules: no store, no risk, answered synchronously.
+    return conclude(facts, options.value, policy, rule, now, started, NO_CREDENTIALS, NO_RISK, false);
   };
 
   function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {

@@ -10,8 +10,15 @@ import { memoize } from "./memo.ts";
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Read-only view of the headers we need: Hono's c.req.header and Fetch's Headers both fit. */
-export type HeaderReader = (name: string) => string | undefined;
+/**
+ * Read-only view of the headers we need: a reader function (Hono's c.req.header) or Fetch's
+ * Headers itself (no per-request closure on the decision path).
+ */
+export type HeaderReader = ((name: string) => string | undefined) | { get(name: string): string | null };
+
+function read(header: HeaderReader, name: string): string | undefined {
+  return typeof header === "function" ? header(name) : (header.get(name) ?? undefined);
+}
 
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
 const METHOD = /^[A-Z]{1,16}$/;
@@ -52,14 +59,18 @@ export function clientAddress(
   const peerIp = canonicalIp(peer);
   if (!peerIp) return { ok: false, error: "peer address is not an IP" };
   if (!isTrustedProxy(peerIp) || !forwardedFor) return { ok: true, value: peerIp };
-  const hops = forwardedFor.split(",");
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = canonicalIp(hops[i]!);
+  // Hops from the right, sliced in place (the whole value when it is a single hop).
+  let end = forwardedFor.length;
+  for (;;) {
+    const comma = end === 0 ? -1 : forwardedFor.lastIndexOf(",", end - 1);
+    const hop = canonicalIp(
+      comma < 0 && end === forwardedFor.length ? forwardedFor : forwardedFor.slice(comma + 1, end),
+    );
     if (!hop) return { ok: false, error: "X-Forwarded-For holds something that is not an IP address" };
     if (!isTrustedProxy(hop)) return { ok: true, value: hop };
-    if (i === 0) return { ok: true, value: hop };
+    if (comma < 0) return { ok: true, value: hop };
+    end = comma;
   }
-  return { ok: true, value: peerIp };
 }
 
 function parseHost(raw: string): ParseResult<{ host: string; port: string | undefined }> {
@@ -77,16 +88,22 @@ function parseHost(raw: string): ParseResult<{ host: string; port: string | unde
   return { ok: true, value: { host, port } };
 }
 
+const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+
+/** The first cookie called `name`, walked in place (no array of parts). */
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
+  let start = 0;
+  while (start <= header.length) {
+    let end = header.indexOf(";", start);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf("=", start);
+    if (eq >= 0 && eq < end && header.slice(start, eq).trim() === name) {
+      const value = header.slice(eq + 1, end).trim();
       // Our tokens are base64url; anything else is not ours and is treated as absent.
-      return /^[A-Za-z0-9_-]{20,128}$/.test(value) ? value : undefined;
+      return TOKEN.test(value) ? value : undefined;
     }
+    start = end + 1;
   }
   return undefined;
 }
@@ -102,23 +119,31 @@ export interface ParseContext {
   isTrustedProxy: (ip: string) => boolean;
 }
 
+/** The first item of a comma-separated header value, without a copy when there is one item. */
+const firstItem = (value: string) => {
+  const comma = value.indexOf(",");
+  return comma < 0 ? value : value.slice(0, comma);
+};
+
 export function parseForwardedRequest(
   header: HeaderReader,
   context: ParseContext,
 ): ParseResult<RequestFacts> {
-  const rawHost = header("x-forwarded-host");
-  const uri = header("x-forwarded-uri");
+  const rawHost = read(header, "x-forwarded-host");
+  const uri = read(header, "x-forwarded-uri");
   if (!rawHost) return { ok: false, error: "X-Forwarded-Host is missing" };
   if (!uri) return { ok: false, error: "X-Forwarded-Uri is missing" };
   if (uri.length > MAX_URI || !URI.test(uri))
     return { ok: false, error: "X-Forwarded-Uri is not a request path" };
-  const host = parseHost(rawHost.split(",")[0]!);
+  const host = parseHost(firstItem(rawHost));
   if (!host.ok) return host;
 
-  const method = (header("x-forwarded-method") ?? "GET").trim().toUpperCase();
+  const method = (read(header, "x-forwarded-method") ?? "GET").trim().toUpperCase();
   if (!METHOD.test(method)) return { ok: false, error: "X-Forwarded-Method is not an HTTP method" };
 
-  const rawProto = (header("x-forwarded-proto") ?? "https").split(",")[0]!.trim().toLowerCase();
+  const rawProto = firstItem(read(header, "x-forwarded-proto") ?? "https")
+    .trim()
+    .toLowerCase();
   const proto =
     rawProto === "http" || rawProto === "ws"
       ? "http"
@@ -127,7 +152,7 @@ export function parseForwardedRequest(
         : undefined;
   if (!proto) return { ok: false, error: "X-Forwarded-Proto is not http, https, ws or wss" };
 
-  const client = clientAddress(context.peer, header("x-forwarded-for"), context.isTrustedProxy);
+  const client = clientAddress(context.peer, read(header, "x-forwarded-for"), context.isTrustedProxy);
   if (!client.ok) return client;
 
   const queryAt = uri.indexOf("?");
@@ -135,7 +160,7 @@ export function parseForwardedRequest(
   const query = queryAt < 0 ? "" : uri.slice(queryAt + 1);
   const defaultPort = proto === "https" ? "443" : "80";
   const port = host.value.port === defaultPort ? undefined : host.value.port;
-  const accept = header("accept") ?? "";
+  const accept = read(header, "accept") ?? "";
   const isNavigation = method === "GET" || method === "HEAD";
 
   return {
@@ -148,11 +173,11 @@ export function parseForwardedRequest(
       path,
       query,
       clientIp: client.value,
-      userAgent: header("user-agent") ?? "",
+      userAgent: read(header, "user-agent") ?? "",
       isBrowser: isNavigation && accept.includes("text/html"),
-      isPreflight: method === "OPTIONS" && header("access-control-request-method") !== undefined,
-      sessionToken: cookieValue(header("cookie"), SESSION_COOKIE),
-      bearerToken: bearer(header("authorization")),
+      isPreflight: method === "OPTIONS" && read(header, "access-control-request-method") !== undefined,
+      sessionToken: cookieValue(read(header, "cookie"), SESSION_COOKIE),
+      bearerToken: bearer(read(header, "authorization")),
       originalUrl: `${proto}://${host.value.host}${port ? `:${port}` : ""}${uri}`,
     },
   };
@@ -166,10 +191,12 @@ export function parseAddressOptions(query: URLSearchParams): ParseResult<Address
     if (!/^\d{1,7}$/.test(stepup)) return { ok: false, error: "address option stepup must be whole seconds" };
     stepUpMaxAgeSec = Number(stepup);
   }
-  const groups = query
-    .getAll("group")
-    .flatMap((value) => value.split(","))
-    .map((group) => group.trim())
-    .filter(Boolean);
+  const groups: string[] = [];
+  for (const value of query.getAll("group")) {
+    for (const part of value.split(",")) {
+      const group = part.trim();
+      if (group) groups.push(group);
+    }
+  }
   return { ok: true, value: { stepUpMaxAgeSec, groups } };
 }

@@ -48,7 +48,12 @@ const UNRESERVED = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
  * past an "/admin/**" rule: decode percent-encoded unreserved characters, collapse repeated slashes,
  * and remove dot segments (RFC 3986 5.2.4). Reserved encodings such as %2F stay encoded.
  */
+/** What normalisePath could change: a percent sign, an empty segment ("//"), a dot segment. */
+const NEEDS_NORMALISING = /%|\/\/|\/\.\.?(?:\/|$)/;
+
 export function normalisePath(rawPath: string): string {
+  // Most paths are already normal: return them as they are, without splitting and joining.
+  if (rawPath.startsWith("/") && !NEEDS_NORMALISING.test(rawPath)) return rawPath;
   const decoded = rawPath.replace(UNRESERVED, (encoded) =>
     String.fromCharCode(Number.parseInt(encoded.slice(1), 16)),
   );

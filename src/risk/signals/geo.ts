@@ -9,7 +9,7 @@
  * `min_travel_km` are geoip noise (city-level accuracy), not travel.
  */
 import type { RiskReason } from "../../core/types.ts";
-import { NO_EVIDENCE, type RiskSignal, RiskSignalName } from "../types.ts";
+import { append, NO_EVIDENCE, type RiskSignal, RiskSignalName } from "../types.ts";
 import { distanceKm } from "./geo-distance.ts";
 
 const MS_PER_HOUR = 3_600_000;
@@ -17,33 +17,39 @@ const MS_PER_HOUR = 3_600_000;
 export const geoSignal: RiskSignal = ({ session, location, now }, { config }) => {
   const geo = config.geo;
   if (!geo.enabled || session === undefined || location === undefined) return NO_EVIDENCE;
-  const reasons: RiskReason[] = [];
+  let reasons: RiskReason[] | undefined;
 
-  const baseline = session.country.toUpperCase();
-  const country = location.country.toUpperCase();
-  if (baseline !== "" && country !== "" && baseline !== country && geo.country_mismatch_points > 0) {
-    reasons.push({
-      signal: RiskSignalName.countryMismatch,
-      points: geo.country_mismatch_points,
-      detail: `request from ${country}, session established in ${baseline}`,
-    });
+  if (geo.country_mismatch_points > 0 && session.country !== "" && location.country !== "") {
+    const baseline = session.country.toUpperCase();
+    const country = location.country.toUpperCase();
+    if (baseline !== country) {
+      reasons = append(reasons, {
+        signal: RiskSignalName.countryMismatch,
+        points: geo.country_mismatch_points,
+        detail: `request from ${country}, session established in ${baseline}`,
+      });
+    }
   }
 
-  const known = [session.lastLat, session.lastLon, location.lat, location.lon].every(Number.isFinite);
+  const known =
+    Number.isFinite(session.lastLat) &&
+    Number.isFinite(session.lastLon) &&
+    Number.isFinite(location.lat) &&
+    Number.isFinite(location.lon);
   if (known && session.lastLocatedAt > 0 && geo.impossible_travel_points > 0) {
     const km = distanceKm(session.lastLat, session.lastLon, location.lat, location.lon);
     // Replicas' clocks may disagree by a little: a "negative" elapsed time is no time at all.
     const hours = Math.max(0, now - session.lastLocatedAt) / MS_PER_HOUR;
     const speed = hours === 0 ? Number.POSITIVE_INFINITY : km / hours;
     if (km >= geo.min_travel_km && speed > geo.max_speed_kmh) {
-      reasons.push({
+      reasons = append(reasons, {
         signal: RiskSignalName.impossibleTravel,
         points: geo.impossible_travel_points,
         detail: `${Math.round(km)} km in ${formatHours(hours)} (over ${geo.max_speed_kmh} km/h)`,
       });
     }
   }
-  return reasons.length === 0 ? NO_EVIDENCE : { reasons };
+  return reasons === undefined ? NO_EVIDENCE : { reasons };
 };
 
 function formatHours(hours: number): string {

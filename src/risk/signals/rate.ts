@@ -4,25 +4,26 @@
  * however many counters are over. Over a hard limit: 429 with a Retry-After.
  */
 import type { RateCounts } from "../../core/types.ts";
-import { NO_EVIDENCE, type RiskSignal, RiskSignalName, type SignalOutcome } from "../types.ts";
+import { append, NO_EVIDENCE, type RiskSignal, RiskSignalName, type SignalOutcome } from "../types.ts";
 
 const DIMENSIONS = ["session", "user", "ip"] as const satisfies ReadonlyArray<keyof RateCounts>;
 
 export const rateSignal: RiskSignal = ({ rate }, { config }) => {
   const { window, soft, hard, soft_points } = config.rate;
   const windowSec = Math.max(1, Math.ceil(window / 1000));
-  const overSoft: string[] = [];
+  let overSoft: string[] | undefined;
   let retryAfterSec: number | undefined;
-  for (const dimension of DIMENSIONS) {
+  for (let i = 0; i < DIMENSIONS.length; i++) {
+    const dimension = DIMENSIONS[i]!;
     const count = rate[dimension];
     if (!(count > soft[dimension])) continue;
-    overSoft.push(`${dimension} ${Math.round(count)}/${soft[dimension]}`);
+    overSoft = append(overSoft, `${dimension} ${Math.round(count)}/${soft[dimension]}`);
     if (count > hard[dimension]) {
       const wait = retryAfter(count, hard[dimension], windowSec);
       retryAfterSec = Math.max(retryAfterSec ?? 0, wait);
     }
   }
-  if (overSoft.length === 0) return NO_EVIDENCE;
+  if (overSoft === undefined) return NO_EVIDENCE;
   const outcome: SignalOutcome = {
     reasons:
       soft_points > 0
