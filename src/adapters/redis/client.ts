@@ -10,6 +10,10 @@
  */
 import Redis, { type RedisOptions } from "ioredis";
 import { DECISION_READ_COMMAND } from "./scripts.ts";
+import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
+
+// Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
+ensureTracingHasSubscribers();
 
 export interface RedisClientOptions {
   /** A command without a reply after this long rejects (config redis.command_timeout). */

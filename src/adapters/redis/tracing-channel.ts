@@ -1,0 +1,30 @@
+/**
+ * Bun's `diagnostics_channel.TracingChannel` has no `hasSubscribers` (Node ≥ 22 has it). ioredis
+ * checks `channel.hasSubscribers !== false` before every command, so under Bun it traces every
+ * command with nobody listening: it builds a context (the arguments copied and stringified) and
+ * wraps the reply in an extra promise, on the decision path. This defines the property as Node
+ * does (true when any of the five sub-channels has a subscriber), only where it is missing, so a
+ * real tracer (e.g. OpenTelemetry) subscribing still sees every command.
+ */
+import diagnostics from "node:diagnostics_channel";
+
+type SubChannel = { hasSubscribers: boolean };
+type Tracing = Record<"start" | "end" | "asyncStart" | "asyncEnd" | "error", SubChannel | undefined>;
+
+export function ensureTracingHasSubscribers(): void {
+  const probe = diagnostics.tracingChannel("vigil:probe");
+  const prototype = Object.getPrototypeOf(probe) as object;
+  if ("hasSubscribers" in probe) return;
+  Object.defineProperty(prototype, "hasSubscribers", {
+    configurable: true,
+    get(this: Tracing) {
+      return Boolean(
+        this.start?.hasSubscribers ||
+          this.end?.hasSubscribers ||
+          this.asyncStart?.hasSubscribers ||
+          this.asyncEnd?.hasSubscribers ||
+          this.error?.hasSubscribers,
+      );
+    },
+  });
+}
