@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLoop } from "../../bench/open-loop.ts";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+import { signIn } from "../helpers/vigil.ts";
 import { forwardHeaders, rssMiB, spawnVigil, storesOn, type VigilProcess } from "./vigil-process.ts";
 
 const SKIP = process.env.VIGIL_SKIP_LOAD === "1";
@@ -33,28 +34,7 @@ beforeAll(async () => {
   );
   redis = await startRedis({ own: true });
   const { stores, close } = await storesOn(redis.url);
-  const now = Date.now();
-  await stores.users.put({
-    id: "loader",
-    displayName: "loader",
-    status: "active",
-    groups: [],
-    createdAt: now,
-  });
-  const { token } = await stores.sessions.create(
-    {
-      userId: "loader",
-      acr: "passkey",
-      amr: ["hwk"],
-      authAt: now,
-      stepUpAt: 0,
-      ip: "198.51.100.23",
-      country: "",
-      uaHash: "",
-    },
-    now,
-    3600_000,
-  );
+  const { token } = await signIn(stores, { id: "loader" }, Date.now(), { amr: ["hwk"], ip: "198.51.100.23" });
   close();
   headers = forwardHeaders("/app/page", { Cookie: `vigil_session=${token}` });
   const high = "{ session: 1000000000, user: 1000000000, ip: 1000000000 }";

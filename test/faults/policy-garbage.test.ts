@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+import { signIn } from "../helpers/vigil.ts";
 import { forwardHeaders, spawnVigil, storesOn, type VigilProcess } from "./vigil-process.ts";
 
 const POLICY = `
@@ -36,22 +37,7 @@ beforeAll(async () => {
   writeFileSync(policyPath, POLICY);
   redis = await startRedis({ own: true });
   const { stores, close } = await storesOn(redis.url);
-  const now = Date.now();
-  await stores.users.put({ id: "alice", displayName: "alice", status: "active", groups: [], createdAt: now });
-  const session = await stores.sessions.create(
-    {
-      userId: "alice",
-      acr: "passkey",
-      amr: ["hwk"],
-      authAt: now,
-      stepUpAt: 0,
-      ip: "198.51.100.23",
-      country: "",
-      uaHash: "",
-    },
-    now,
-    3600_000,
-  );
+  const session = await signIn(stores, { id: "alice" }, Date.now(), { amr: ["hwk"], ip: "198.51.100.23" });
   token = session.token;
   close();
   const high = "{ session: 1000000000, user: 1000000000, ip: 1000000000 }";
