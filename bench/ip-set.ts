@@ -4,18 +4,7 @@
  */
 import { CidrSet } from "../src/net/cidr-set.ts";
 import { formatIp, type IpAddress, parseIp } from "../src/net/ip.ts";
-
-/** Deterministic PRNG (mulberry32) so runs are comparable. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from "./reputation-list.ts";
 
 const u32 = (next: () => number) => Math.floor(next() * 2 ** 32) >>> 0;
 const v4 = (next: () => number): IpAddress => ({ version: 4, value: u32(next) });
@@ -26,7 +15,7 @@ const v6 = (next: () => number): IpAddress => ({
 
 /** Like real blocklists: mostly single IPv4 addresses, some prefixes, a tenth IPv6. */
 function randomList(size: number, seed: number): string[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const entries: string[] = [];
   for (let i = 0; i < size; i++) {
     const roll = next();
@@ -38,7 +27,7 @@ function randomList(size: number, seed: number): string[] {
 }
 
 function probes(count: number, seed: number, list: string[]): string[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   return Array.from({ length: count }, () => {
     const roll = next();
     // A few hits, mostly misses (the common case), a tenth IPv6.

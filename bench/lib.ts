@@ -3,9 +3,10 @@
  * redis-server, and Redis INFO commandstats. Loopback only.
  */
 import { readFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { cpus } from "node:os";
 import type { Subprocess } from "bun";
+import { freeLoopbackPort as freePort } from "../test/helpers/free-port.ts";
 
 export const LOOPBACK = "127.0.0.1";
 
@@ -18,18 +19,8 @@ export function pinned(core: string, command: string[]): string[] {
   return PINNING ? ["taskset", "-c", core, ...command] : command;
 }
 
-/** Asks the kernel for a free loopback port, then releases it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
+/** Asks the kernel for a free loopback port, then releases it (the tests' helper). */
+export { freePort };
 
 /** Resident set size of a process in MiB (VmRSS from /proc/<pid>/status). */
 export function rssMiB(pid: number): number {

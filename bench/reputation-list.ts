@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from "node:fs";
 
-function mulberry32(seed: number): () => number {
+/** Deterministic PRNG (mulberry32) so bench runs are comparable. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

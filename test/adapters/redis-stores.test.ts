@@ -3,6 +3,7 @@ import type Redis from "ioredis";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { DecisionStateQuery } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
+import { signIn } from "../helpers/vigil.ts";
 import { runStoreContract } from "./store-contract.ts";
 
 const COMMAND_TIMEOUT_MS = 500;
@@ -71,21 +72,11 @@ describe("redis stores", () => {
 
   test("a decision read is exactly one script call (one round trip)", async () => {
     const stores = createRedisStores(client, uniquePrefix());
-    await stores.users.put({ id: "alice", displayName: "A", status: "active", groups: [], createdAt: 1 });
-    const { session } = await stores.sessions.create(
-      {
-        userId: "alice",
-        acr: "phr",
-        amr: [],
-        authAt: 1,
-        stepUpAt: 0,
-        ip: "192.0.2.1",
-        country: "",
-        uaHash: "",
-      },
-      Date.now(),
-      3_600_000,
-    );
+    const session = await signIn(stores, { id: "alice" }, Date.now(), {
+      acr: "phr",
+      amr: [],
+      ip: "192.0.2.1",
+    });
     // Only what our client sends counts (a shared REDIS_URL server may be busy with other tests).
     const info = String(await client.client("INFO"));
     const ourAddress = /\baddr=(\S+)/.exec(info)?.[1];
@@ -99,7 +90,8 @@ describe("redis stores", () => {
     try {
       await Bun.sleep(50);
       const reads = 5;
-      for (let i = 0; i < reads; i++) await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+      for (let i = 0; i < reads; i++)
+        await stores.decisions.read(decisionQuery({ sessionId: session.sessionId }));
       await Bun.sleep(100);
       const sent = seen;
       // EVAL the first time this script runs on the connection, EVALSHA afterwards: one call per read.
@@ -112,26 +104,16 @@ describe("redis stores", () => {
 
   test("the decision read survives SCRIPT FLUSH (NOSCRIPT falls back to EVAL) and still reads live state", async () => {
     const stores = createRedisStores(client, uniquePrefix());
-    await stores.users.put({ id: "bob", displayName: "B", status: "active", groups: ["g"], createdAt: 1 });
-    const { session } = await stores.sessions.create(
-      {
-        userId: "bob",
-        acr: "phr",
-        amr: ["hwk"],
-        authAt: 1,
-        stepUpAt: 0,
-        ip: "192.0.2.1",
-        country: "",
-        uaHash: "",
-      },
-      Date.now(),
-      3_600_000,
-    );
-    const first = await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+    const session = await signIn(stores, { id: "bob", groups: ["g"] }, Date.now(), {
+      acr: "phr",
+      amr: ["hwk"],
+      ip: "192.0.2.1",
+    });
+    const first = await stores.decisions.read(decisionQuery({ sessionId: session.sessionId }));
     expect(first.user?.status).toBe("active");
     await client.script("FLUSH");
     await stores.users.put({ id: "bob", displayName: "B", status: "suspended", groups: ["g"], createdAt: 1 });
-    const afterFlush = await stores.decisions.read(decisionQuery({ sessionId: session.id }));
+    const afterFlush = await stores.decisions.read(decisionQuery({ sessionId: session.sessionId }));
     expect(afterFlush.session?.userId).toBe("bob");
     expect(afterFlush.user?.status).toBe("suspended");
     expect(afterFlush.rate.session).toBeGreaterThanOrEqual(2);
