@@ -9,7 +9,6 @@
  * (the credentials are the data nodes' ones; sentinels are assumed to need none).
  */
 import Redis, { type RedisOptions } from "ioredis";
-import { DECISION_READ_COMMAND } from "./scripts.ts";
 import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 
 // Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
@@ -29,9 +28,8 @@ export const reconnectDelayMs = (times: number): number => Math.min(50 * times, 
 
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const tuning: RedisOptions = {
+    // The decision script is sent on its own, outside auto-pipelining (scripts.ts, decisionCaller).
     enableAutoPipelining: true,
-    // The decision's script goes straight to the socket (see DECISION_READ_COMMAND).
-    autoPipeliningIgnoredCommands: [DECISION_READ_COMMAND],
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: Math.max(1_000, options.commandTimeoutMs * 2),

@@ -21,20 +21,21 @@ export function createRedisDecisionStateReader({ keys, scripts }: RedisContext):
       const now = Math.floor(query.now);
       const window = query.rateWindowMs;
       const current = window === undefined ? 0 : windowIndex(now, window);
+      // Strings only: ioredis would stringify numbers anyway, and the script stores `now` as text.
       const reply = await scripts.decisionRead([
         query.sessionId === undefined ? "" : keys.session(query.sessionId),
         query.sessionId ?? "",
         keys.userSessionsPrefix,
         keys.userPrefix,
         query.userId ?? "",
-        now,
-        Math.floor(query.idleTimeoutMs),
+        String(now),
+        String(Math.floor(query.idleTimeoutMs)),
         query.location === undefined ? "" : String(query.location.lat),
         query.location === undefined ? "" : String(query.location.lon),
         window === undefined ? "" : keys.ratePrefix,
-        current,
-        current - 1,
-        window === undefined ? 0 : 2 * window,
+        String(current),
+        String(current - 1),
+        window === undefined ? "0" : String(2 * window),
         query.clientIp,
         keys.counter(ipReputationKey(query.clientIp)),
       ]);

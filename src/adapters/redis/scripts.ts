@@ -1,14 +1,17 @@
 /**
  * Lua scripts, registered with ioredis `defineCommand` (EVALSHA, falling back to EVAL on
  * NOSCRIPT). Every multi-step change runs as one script so it is atomic and costs one round trip
- * on the auto-pipelined client. Keys built inside a script (from a prefix) are not declared in
- * KEYS: fine for a standalone or Sentinel Redis; Redis Cluster is not supported.
+ * on the auto-pipelined client (the decision script is sent its own way: see decisionCaller).
+ * Keys built inside a script (from a prefix) are not declared in KEYS: fine for a standalone or
+ * Sentinel Redis; Redis Cluster is not supported.
  *
  * "Indexed" hashes are hashes whose id is also a member of a set: a session in
  * user-sessions:<userId>, a credential in user-creds:<userId>, a user in `users`. When `ownerField`
  * is given the set is `<setPrefix><value of ownerField>`; when it is "" the set is `setPrefix` itself.
  */
+import { createHash } from "node:crypto";
 import type Redis from "ioredis";
+import { Command } from "ioredis";
 
 /**
  * The session and user hash fields the decision needs, in the order the decision script returns
@@ -42,10 +45,11 @@ const luaList = (names: readonly string[]) => names.map((name) => `"${name}"`).j
  * — a single bulk string is far cheaper for the client to decode than ~45 array items. Missing
  * fields are false; an absent session or user is an empty list (which cjson writes as {}).
  */
-const DECISION_READ = `
+export const DECISION_READ = `
 local sessionKey, sessionId, userSessionsPrefix = ARGV[1], ARGV[2], ARGV[3]
 local userKeyPrefix, userId = ARGV[4], ARGV[5]
-local now, idle = tonumber(ARGV[6]), tonumber(ARGV[7])
+local nowText = ARGV[6]
+local now, idle = tonumber(nowText), tonumber(ARGV[7])
 local lat, lon = ARGV[8], ARGV[9]
 local ratePrefix, curWindow, prevWindow, counterTtl = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local ip, ipRepKey = ARGV[14], ARGV[15]
@@ -74,11 +78,11 @@ if sessionKey ~= "" then
       values[${DECISION_SESSION_FIELDS.length + 1}] = nil
       session = values
       userId = owner
-      local fields = { "lastSeenAt", ARGV[6] }
+      local fields = { "lastSeenAt", nowText }
       if lat ~= "" then
         table.insert(fields, "lastLat"); table.insert(fields, lat)
         table.insert(fields, "lastLon"); table.insert(fields, lon)
-        table.insert(fields, "lastLocatedAt"); table.insert(fields, ARGV[6])
+        table.insert(fields, "lastLocatedAt"); table.insert(fields, nowText)
       end
       redis.call("HSET", key, unpack(fields))
       -- Sliding idle expiry: other readers (portal, admin) see an idle session disappear on time.
@@ -187,8 +191,8 @@ return value
 type Arg = string | number;
 
 export interface VigilScripts {
-  /** The decision script's JSON reply (see DECISION_READ). */
-  decisionRead(args: Arg[]): Promise<string>;
+  /** The decision script's JSON reply (see DECISION_READ); its arguments are all strings. */
+  decisionRead(args: readonly string[]): Promise<string>;
   putIndexed(
     key: string,
     setPrefix: string,
@@ -210,14 +214,41 @@ export interface VigilScripts {
 }
 
 /**
- * The decision script's command name. The client sends it outside auto-pipelining (see
- * client.ts): a pipeline object, a setImmediate hop and one-pipeline-at-a-time queueing per
- * decision cost more than the batching saves.
+ * The decision script, called once per decision. It is sent as a bare EVALSHA command rather
+ * than through ioredis `defineCommand` and auto-pipelining, because on this path every
+ * microsecond counts (docs/performance.md):
+ * - auto-pipelining runs one pipeline at a time per connection, so a decision queued behind the
+ *   previous batch's reply; sent directly, it leaves at once;
+ * - no Script wrapper (argument copies, a reject closure, a chained promise per call).
+ * A Redis that lost the script without a reconnect (SCRIPT FLUSH) answers NOSCRIPT; the call
+ * then sends EVAL, which loads it again for every later call.
  */
-export const DECISION_READ_COMMAND = "vigilDecisionRead";
+function decisionCaller(client: Redis): VigilScripts["decisionRead"] {
+  const sha = createHash("sha1").update(DECISION_READ).digest("hex");
+  const send = (name: "evalsha" | "eval", script: string, args: readonly string[]): Promise<string> => {
+    const command = new Command(name, [script, 0, ...args], { replyEncoding: "utf8" });
+    client.sendCommand(command);
+    return command.promise as Promise<string>;
+  };
+  // As ioredis's Script does: the first call on each connection sends EVAL (which also loads the
+  // script), so even the first decision after a (re)connect is one command.
+  const loadedOn = new WeakSet<object>();
+  return async (args) => {
+    const socket = (client as { stream?: object }).stream;
+    if (socket !== undefined && !loadedOn.has(socket)) {
+      loadedOn.add(socket);
+      return send("eval", DECISION_READ, args);
+    }
+    try {
+      return await send("evalsha", sha, args);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      return send("eval", DECISION_READ, args);
+    }
+  };
+}
 
 const SCRIPTS = {
-  [DECISION_READ_COMMAND]: { lua: DECISION_READ, numberOfKeys: 0 },
   vigilPutIndexed: { lua: PUT_INDEXED, numberOfKeys: 1 },
   vigilPatchIndexed: { lua: PATCH_INDEXED, numberOfKeys: 1 },
   vigilTakeIndexed: { lua: TAKE_INDEXED, numberOfKeys: 1 },
@@ -233,7 +264,7 @@ export function defineScripts(client: Redis): VigilScripts {
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
   const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
   return {
-    decisionRead: (args) => run(DECISION_READ_COMMAND, args),
+    decisionRead: decisionCaller(client),
     putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
       run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
     patchIndexed: (key, setPrefix, ownerField, member, fields) =>
