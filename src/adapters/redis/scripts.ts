@@ -45,7 +45,7 @@ const luaList = (names: readonly string[]) => names.map((name) => `"${name}"`).j
  * — a single bulk string is far cheaper for the client to decode than ~45 array items. Missing
  * fields are false; an absent session or user is an empty list (which cjson writes as {}).
  */
-export const DECISION_READ = `
+const DECISION_READ = `
 local sessionKey, sessionId, userSessionsPrefix = ARGV[1], ARGV[2], ARGV[3]
 local userKeyPrefix, userId = ARGV[4], ARGV[5]
 local nowText = ARGV[6]
