@@ -4,6 +4,8 @@
  *   bypass rules keep answering 200 without it.
  * - Once it is back: decisions recover within 2 s, on the same Vigil (no restart).
  * The restarted server gets the data the old one had (DUMP/RESTORE), as a persistent Redis would.
+ * And Redis stalls (CLIENT PAUSE) with the socket open: decisions answer 503 after the command
+ * time-out, and the stalled commands' late replies never answer anyone else's request.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
@@ -37,20 +39,21 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-function headers(uri: string, withCookie: boolean): Record<string, string> {
+function headers(uri: string, sessionCookie: string | undefined): Record<string, string> {
   return {
     "X-Forwarded-Method": "GET",
     "X-Forwarded-Proto": "https",
     "X-Forwarded-Host": "app.example.com",
     "X-Forwarded-Uri": uri,
     Accept: "application/json",
-    ...(withCookie ? { Cookie: cookie } : {}),
+    ...(sessionCookie === undefined ? {} : { Cookie: sessionCookie }),
   };
 }
 
-async function ask(kind: "protected" | "bypass"): Promise<number> {
+async function ask(kind: "protected" | "bypass", sessionCookie = cookie): Promise<number> {
   const response = await fetch(`${vigil.url}/auth`, {
-    headers: kind === "protected" ? headers("/app/page", true) : headers("/public/logo.svg", false),
+    headers:
+      kind === "protected" ? headers("/app/page", sessionCookie) : headers("/public/logo.svg", undefined),
     redirect: "manual",
   });
   await response.arrayBuffer();
@@ -161,3 +164,42 @@ test("Redis stopped mid-flow: 0 protected allows, bypass keeps working; back wit
   for (let i = 0; i < 20; i++) after.push(await ask("protected"));
   expect(after).toEqual(Array(20).fill(200));
 }, 20_000);
+
+test("Redis stalls with the socket open: 503 after the command time-out, and late replies answer no one else", async () => {
+  const { token } = await signIn(vigil.stores, { id: "bob", status: "suspended" }, vigil.clock.now);
+  const bob = `vigil_session=${token}`;
+  expect(await ask("protected")).toBe(200);
+  expect(await ask("protected", bob)).toBe(403);
+
+  const admin = new Redis(redis.url, { lazyConnect: true });
+  await admin.connect();
+  try {
+    await admin.call("client", "pause", "1500", "ALL");
+    const pausedAt = Date.now();
+    // Alice (active) and Bob (suspended) ask while Redis holds every command.
+    const stalled = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const status = await ask("protected", i % 2 === 0 ? cookie : bob);
+        return { status, after: Date.now() - pausedAt };
+      }),
+    );
+    expect(stalled.map((a) => a.status)).toEqual(Array(8).fill(503));
+    // The command time-out (500 ms by default) answered them, not the end of the pause.
+    expect(Math.max(...stalled.map((a) => a.after))).toBeLessThan(1_300);
+    expect(await ask("bypass")).toBe(200);
+
+    // Once the pause ends the stalled commands get their replies; each must stay with its own
+    // (timed-out) request. A reply answering a later request would flip allows and denials.
+    await Bun.sleep(Math.max(0, 1_600 - (Date.now() - pausedAt)));
+    const after = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ask("protected", i % 2 === 0 ? bob : cookie)),
+    );
+    expect(after).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 403 : 200)));
+    console.log(
+      `redis stall: ${stalled.length} protected answers during a 1.5 s pause, all 503 within ` +
+        `${Math.max(...stalled.map((a) => a.after))} ms; afterwards 20 of 20 answers their own`,
+    );
+  } finally {
+    admin.disconnect();
+  }
+}, 10_000);

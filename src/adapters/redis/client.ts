@@ -28,9 +28,10 @@ export const reconnectDelayMs = (times: number): number => Math.min(50 * times, 
 
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const tuning: RedisOptions = {
-    // The decision script is sent on its own, outside auto-pipelining (scripts.ts, decisionCaller).
+    // The decision script has its own batching, outside auto-pipelining (turn-batcher.ts).
     enableAutoPipelining: true,
     enableOfflineQueue: false,
+    // Per command for ioredis; the decision batches enforce the same limit with one watchdog.
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: Math.max(1_000, options.commandTimeoutMs * 2),
     maxRetriesPerRequest: 1,

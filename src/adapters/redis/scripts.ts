@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type Redis from "ioredis";
-import { Command } from "ioredis";
+import { createTurnBatcher } from "./turn-batcher.ts";
 
 /**
  * The session and user hash fields the decision needs, in the order the decision script returns
@@ -213,23 +213,27 @@ export interface VigilScripts {
   counterAdd(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
+/** Decisions waiting for a batch: a handful keeps batches leaving while the loop turn goes on. */
+const DECISION_BATCH_LIMIT = 8;
+
 /**
- * The decision script, called once per decision. It is sent as a bare EVALSHA command rather
- * than through ioredis `defineCommand` and auto-pipelining, because on this path every
- * microsecond counts (docs/performance.md):
- * - auto-pipelining runs one pipeline at a time per connection, so a decision queued behind the
- *   previous batch's reply; sent directly, it leaves at once;
- * - no Script wrapper (argument copies, a reject closure, a chained promise per call).
+ * The decision script, called once per decision. It is sent as a bare EVALSHA command through a
+ * turn batcher (turn-batcher.ts) rather than ioredis `defineCommand` and auto-pipelining, because
+ * on this path every microsecond counts (docs/performance.md): no Script wrapper (argument
+ * copies, a reject closure, a chained promise per call), one socket write per batch, no timer
+ * per command.
  * A Redis that lost the script without a reconnect (SCRIPT FLUSH) answers NOSCRIPT; the call
  * then sends EVAL, which loads it again for every later call.
  */
 function decisionCaller(client: Redis): VigilScripts["decisionRead"] {
   const sha = createHash("sha1").update(DECISION_READ).digest("hex");
-  const send = (name: "evalsha" | "eval", script: string, args: readonly string[]): Promise<string> => {
-    const command = new Command(name, [script, 0, ...args], { replyEncoding: "utf8" });
-    client.sendCommand(command);
-    return command.promise as Promise<string>;
-  };
+  const { commandTimeout } = client.options;
+  const batcher = createTurnBatcher(client, {
+    batchLimit: DECISION_BATCH_LIMIT,
+    timeoutMs: typeof commandTimeout === "number" ? commandTimeout : undefined,
+  });
+  const send = (name: "evalsha" | "eval", script: string, args: readonly string[]) =>
+    batcher.send(name, [script, 0, ...args]) as Promise<string>;
   // As ioredis's Script does: the first call on each connection sends EVAL (which also loads the
   // script), so even the first decision after a (re)connect is one command.
   const loadedOn = new WeakSet<object>();

@@ -1,0 +1,100 @@
+/**
+ * The turn batcher against a real Redis: every caller gets its own reply whether its command rode
+ * in a full batch or the end-of-turn one, and a stalled Redis (CLIENT PAUSE) makes overdue
+ * commands reject after the timeout, while later replies still reach the right callers.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type Redis from "ioredis";
+import { createRedisClient, waitForRedis } from "../../src/adapters/redis/client.ts";
+import { createTurnBatcher } from "../../src/adapters/redis/turn-batcher.ts";
+import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+
+const TIMEOUT_MS = 300;
+
+let redis: RedisHandle;
+let client: Redis;
+let admin: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis({ own: true }); // own: CLIENT PAUSE would stall a shared server
+  client = createRedisClient(redis.url, { commandTimeoutMs: TIMEOUT_MS });
+  admin = createRedisClient(redis.url, { commandTimeoutMs: 2_000 });
+  await Promise.all([waitForRedis(client, 5_000), waitForRedis(admin, 5_000)]);
+});
+afterAll(async () => {
+  client?.disconnect();
+  admin?.disconnect();
+  await redis?.stop();
+});
+
+test("every caller gets its own reply: full batches, the end-of-turn batch, and later turns", async () => {
+  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
+  // 29 in one turn: three full batches of 8 leave at once, the last 5 at the end of the turn.
+  const first = Array.from({ length: 29 }, (_, i) => batcher.send("echo", [`a${i}`]));
+  expect(await Promise.all(first)).toEqual(Array.from({ length: 29 }, (_, i) => `a${i}`));
+  const second = await Promise.all([batcher.send("echo", ["b"]), batcher.send("incrby", ["batch:n", 2])]);
+  expect(second).toEqual(["b", 2]);
+});
+
+test("an error reply rejects only its own caller", async () => {
+  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
+  const replies = await Promise.allSettled([
+    batcher.send("echo", ["before"]),
+    batcher.send("evalsha", ["0".repeat(40), 0]),
+    batcher.send("echo", ["after"]),
+  ]);
+  expect(replies[0]).toEqual({ status: "fulfilled", value: "before" });
+  expect(replies[1]?.status).toBe("rejected");
+  expect(String((replies[1] as PromiseRejectedResult).reason)).toContain("NOSCRIPT");
+  expect(replies[2]).toEqual({ status: "fulfilled", value: "after" });
+});
+
+test("a stalled Redis: overdue commands reject after the timeout; late replies never reach later callers", async () => {
+  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
+  await admin.call("client", "pause", "1200", "ALL");
+  const started = performance.now();
+  const stalled = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) => batcher.send("echo", [`stalled${i}`])),
+  );
+  const waited = performance.now() - started;
+  expect(stalled.map((r) => r.status)).toEqual(Array(10).fill("rejected"));
+  expect(String((stalled[0] as PromiseRejectedResult).reason)).toContain("Command timed out");
+  expect(waited).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+  expect(waited).toBeLessThan(1_000); // the pause lasts 1.2 s: the watchdog, not the reply, ended it
+
+  // The stalled commands' replies arrive after the pause and are consumed by them, not by these.
+  await Bun.sleep(1_300 - waited);
+  const later = await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.send("echo", [`later${i}`])));
+  expect(later).toEqual(Array.from({ length: 10 }, (_, i) => `later${i}`));
+});
+
+test("without a timeout nothing is timed: a paused Redis answers late, and the caller gets it", async () => {
+  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: undefined });
+  await admin.call("client", "pause", "500", "ALL");
+  const started = performance.now();
+  expect(await batcher.send("echo", ["late"])).toBe("late");
+  expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+});
+
+test("commands in flight when the connection drops are resent on the new one, each reply to its caller", async () => {
+  const own = createRedisClient(redis.url, { commandTimeoutMs: 2_000 });
+  try {
+    await waitForRedis(own, 5_000);
+    const batcher = createTurnBatcher(own, { batchLimit: 8, timeoutMs: 2_000 });
+    const sent = Array.from({ length: 12 }, (_, i) => batcher.send("echo", [`inflight${i}`]));
+    // The end-of-turn batch has left; drop the socket before any reply can be read.
+    await new Promise((resolve) => setImmediate(resolve));
+    own.stream.destroy();
+    const replies = await Promise.allSettled(sent);
+    // ioredis resends unanswered commands after reconnecting: each caller gets its own echo (a
+    // rejection would also be safe; a reply meant for another command never is).
+    for (const [i, reply] of replies.entries()) {
+      if (reply.status === "fulfilled") expect(reply.value).toBe(`inflight${i}`);
+    }
+    expect(replies.filter((r) => r.status === "fulfilled").length).toBeGreaterThan(0);
+    const later = await Promise.all(Array.from({ length: 5 }, (_, i) => batcher.send("echo", [`next${i}`])));
+    expect(later).toEqual(Array.from({ length: 5 }, (_, i) => `next${i}`));
+  } finally {
+    own.disconnect();
+  }
+});
