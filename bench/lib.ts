@@ -125,6 +125,12 @@ export async function commandStats(port: number): Promise<Record<string, number>
   return stats;
 }
 
+/** Socket reads Redis has processed (INFO stats total_reads_processed): fewer than commands when they arrive batched. */
+export async function readsProcessed(port: number): Promise<number> {
+  const text = await redisCommand(port, "INFO stats");
+  return Number(/^total_reads_processed:(\d+)/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 export function statsDelta(before: Record<string, number>, after: Record<string, number>) {
   const delta: Record<string, number> = {};
   for (const [name, calls] of Object.entries(after)) {

@@ -29,6 +29,7 @@ import {
   machineInfo,
   PINNING,
   pinned,
+  readsProcessed,
   rssMiB,
   SERVER_CORE,
   spawnRedis,
@@ -54,7 +55,14 @@ interface Row {
   cpuUsPerReq: number;
   rssStart: number;
   rssEnd: number;
-  redis?: { perReq: Record<string, number>; evalsha: number; roundTrips: number; commands: number };
+  redis?: {
+    perReq: Record<string, number>;
+    evalsha: number;
+    roundTrips: number;
+    commands: number;
+    /** Socket reads Redis made per decision: below 1 when decisions reach it in batches. */
+    reads: number;
+  };
   note?: string;
 }
 
@@ -100,6 +108,7 @@ async function measure(
   const rssStart = rssMiB(server.child.pid);
   await runWrk({ url, headers, seconds: WARMUP_SECONDS, connections: CONNECTIONS, dir });
   const statsBefore = redisPort === undefined ? undefined : await commandStats(redisPort);
+  const readsBefore = redisPort === undefined ? 0 : await readsProcessed(redisPort);
   const cpuBefore = cpuMicros(server.child.pid);
   const load = await runWrk({ url, headers, seconds: SECONDS, connections: CONNECTIONS, dir });
   const cpu = cpuMicros(server.child.pid) - cpuBefore;
@@ -108,6 +117,7 @@ async function measure(
   let redis: Row["redis"];
   if (statsBefore !== undefined && redisPort !== undefined) {
     const delta = statsDelta(statsBefore, await commandStats(redisPort));
+    const reads = ((await readsProcessed(redisPort)) - readsBefore) / load.requests;
     const perReq: Record<string, number> = {};
     let total = 0;
     for (const [command, calls] of Object.entries(delta)) {
@@ -118,7 +128,7 @@ async function measure(
     // Commands reach Redis over the wire only as script calls on the decision path; the rest of
     // commandstats counts what the Lua script ran inside Redis.
     const topLevel = (delta.evalsha ?? 0) + (delta.eval ?? 0) + (delta.script ?? 0);
-    redis = { perReq, evalsha, roundTrips: topLevel / load.requests, commands: total / load.requests };
+    redis = { perReq, evalsha, roundTrips: topLevel / load.requests, commands: total / load.requests, reads };
   }
   const row: Row = { name, load, cpuUsPerReq: cpu / load.requests, rssStart, rssEnd, redis };
   console.log(`  ${formatRow(row, undefined)}`);
@@ -130,7 +140,7 @@ const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1))
 function formatRow(row: Row, baseline: Row | undefined): string {
   const ratio = baseline ? `${(row.load.rps / baseline.load.rps).toFixed(2)}×` : "";
   const redis = row.redis
-    ? `${row.redis.roundTrips.toFixed(2)} rt, ${row.redis.commands.toFixed(1)} cmds`
+    ? `${row.redis.roundTrips.toFixed(2)} rt, ${row.redis.commands.toFixed(1)} cmds, ${row.redis.reads.toFixed(2)} rd`
     : "-";
   return [
     row.name.padEnd(44),
@@ -140,7 +150,7 @@ function formatRow(row: Row, baseline: Row | undefined): string {
     ms(row.load.p99).padStart(6),
     ms(row.load.p999).padStart(6),
     row.cpuUsPerReq.toFixed(1).padStart(6),
-    redis.padStart(18),
+    redis.padStart(28),
     `${row.rssStart.toFixed(0)}→${row.rssEnd.toFixed(0)}`.padStart(9),
     String(row.load.errors).padStart(6),
   ].join(" ");
@@ -154,19 +164,19 @@ const HEADER = [
   "p99".padStart(6),
   "p99.9".padStart(6),
   "µs/req".padStart(6),
-  "Redis/decision".padStart(18),
+  "Redis/decision".padStart(28),
   "RSS MiB".padStart(9),
   "errors".padStart(6),
 ].join(" ");
 
 function markdownTable(rows: Row[], baseline: Row): string {
   const lines = [
-    "| case | req/s | × bare | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | Redis round trips/decision | Redis commands/decision (incl. inside Lua) | RSS start → end MiB | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| case | req/s | × bare | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | Redis round trips/decision | Redis commands/decision (incl. inside Lua) | Redis socket reads/decision | RSS start → end MiB | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.name} | ${Math.round(row.load.rps).toLocaleString("en")} | ${(row.load.rps / baseline.load.rps).toFixed(2)} | ${ms(row.load.p50)} | ${ms(row.load.p99)} | ${ms(row.load.p999)} | ${row.cpuUsPerReq.toFixed(1)} | ${row.redis ? `${row.redis.roundTrips.toFixed(2)} (EVALSHA ${row.redis.evalsha.toFixed(2)})` : "—"} | ${row.redis ? row.redis.commands.toFixed(1) : "—"} | ${row.rssStart.toFixed(0)} → ${row.rssEnd.toFixed(0)} | ${row.load.errors} |`,
+      `| ${row.name} | ${Math.round(row.load.rps).toLocaleString("en")} | ${(row.load.rps / baseline.load.rps).toFixed(2)} | ${ms(row.load.p50)} | ${ms(row.load.p99)} | ${ms(row.load.p999)} | ${row.cpuUsPerReq.toFixed(1)} | ${row.redis ? `${row.redis.roundTrips.toFixed(2)} (EVALSHA ${row.redis.evalsha.toFixed(2)})` : "—"} | ${row.redis ? row.redis.commands.toFixed(1) : "—"} | ${row.redis ? row.redis.reads.toFixed(2) : "—"} | ${row.rssStart.toFixed(0)} → ${row.rssEnd.toFixed(0)} | ${row.load.errors} |`,
     );
   }
   return lines.join("\n");

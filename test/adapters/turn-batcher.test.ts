@@ -10,6 +10,8 @@ import { createTurnBatcher } from "../../src/adapters/redis/turn-batcher.ts";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
 
 const TIMEOUT_MS = 300;
+/** Batch as soon as one command is outstanding, so every test exercises batches. */
+const BATCHING = { batchFrom: 1, batchLimit: 8 };
 
 let redis: RedisHandle;
 let client: Redis;
@@ -27,17 +29,45 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-test("every caller gets its own reply: full batches, the end-of-turn batch, and later turns", async () => {
-  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
-  // 29 in one turn: three full batches of 8 leave at once, the last 5 at the end of the turn.
+test("every caller gets its own reply: alone, in full batches, and in the batch a reply sends", async () => {
+  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  // 29 in one turn: the first leaves alone, three full batches of 8 follow, and the last 4 leave
+  // when the first replies arrive.
   const first = Array.from({ length: 29 }, (_, i) => batcher.send("echo", [`a${i}`]));
   expect(await Promise.all(first)).toEqual(Array.from({ length: 29 }, (_, i) => `a${i}`));
   const second = await Promise.all([batcher.send("echo", ["b"]), batcher.send("incrby", ["batch:n", 2])]);
   expect(second).toEqual(["b", 2]);
 });
 
+test("a quiet connection sends at once; a busy one holds commands and sends them in one write", async () => {
+  const batcher = createTurnBatcher(client, { batchFrom: 2, batchLimit: 4, timeoutMs: TIMEOUT_MS });
+  const socket = client.stream;
+  const write = socket.write;
+  let writes = 0;
+  socket.write = function (this: typeof socket, ...args: Parameters<typeof write>) {
+    writes++;
+    return write.apply(this, args);
+  } as typeof write;
+  try {
+    const replies = [batcher.send("echo", ["q0"])]; // nothing outstanding: sent now
+    expect([writes, client.commandQueue.length]).toEqual([1, 1]);
+    replies.push(batcher.send("echo", ["q1"])); // one outstanding (< 2): sent now
+    expect([writes, client.commandQueue.length]).toEqual([2, 2]);
+    for (let i = 2; i < 5; i++) replies.push(batcher.send("echo", [`q${i}`])); // held
+    expect([writes, client.commandQueue.length]).toEqual([2, 2]);
+    replies.push(batcher.send("echo", ["q5"])); // the fourth held: the batch leaves, one write
+    expect([writes, client.commandQueue.length]).toEqual([3, 6]);
+    replies.push(batcher.send("echo", ["q6"])); // held until a reply arrives
+    expect([writes, client.commandQueue.length]).toEqual([3, 6]);
+    expect(await Promise.all(replies)).toEqual(["q0", "q1", "q2", "q3", "q4", "q5", "q6"]);
+    expect(writes).toBe(4);
+  } finally {
+    socket.write = write;
+  }
+});
+
 test("an error reply rejects only its own caller", async () => {
-  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
+  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   const replies = await Promise.allSettled([
     batcher.send("echo", ["before"]),
     batcher.send("evalsha", ["0".repeat(40), 0]),
@@ -50,7 +80,7 @@ test("an error reply rejects only its own caller", async () => {
 });
 
 test("a stalled Redis: overdue commands reject after the timeout; late replies never reach later callers", async () => {
-  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: TIMEOUT_MS });
+  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   await admin.call("client", "pause", "1200", "ALL");
   const started = performance.now();
   const stalled = await Promise.allSettled(
@@ -60,7 +90,9 @@ test("a stalled Redis: overdue commands reject after the timeout; late replies n
   expect(stalled.map((r) => r.status)).toEqual(Array(10).fill("rejected"));
   expect(String((stalled[0] as PromiseRejectedResult).reason)).toContain("Command timed out");
   expect(waited).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
-  expect(waited).toBeLessThan(1_000); // the pause lasts 1.2 s: the watchdog, not the reply, ended it
+  // Every command times out from when it was handed over, the held-back ones too: the pause lasts
+  // 1.2 s, so the watchdog, not a reply, ended the wait.
+  expect(waited).toBeLessThan(TIMEOUT_MS + 400);
 
   // The stalled commands' replies arrive after the pause and are consumed by them, not by these.
   await Bun.sleep(1_300 - waited);
@@ -69,7 +101,7 @@ test("a stalled Redis: overdue commands reject after the timeout; late replies n
 });
 
 test("without a timeout nothing is timed: a paused Redis answers late, and the caller gets it", async () => {
-  const batcher = createTurnBatcher(client, { batchLimit: 8, timeoutMs: undefined });
+  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: undefined });
   await admin.call("client", "pause", "500", "ALL");
   const started = performance.now();
   expect(await batcher.send("echo", ["late"])).toBe("late");
@@ -80,7 +112,7 @@ test("commands in flight when the connection drops are resent on the new one, ea
   const own = createRedisClient(redis.url, { commandTimeoutMs: 2_000 });
   try {
     await waitForRedis(own, 5_000);
-    const batcher = createTurnBatcher(own, { batchLimit: 8, timeoutMs: 2_000 });
+    const batcher = createTurnBatcher(own, { ...BATCHING, timeoutMs: 2_000 });
     const sent = Array.from({ length: 12 }, (_, i) => batcher.send("echo", [`inflight${i}`]));
     // The end-of-turn batch has left; drop the socket before any reply can be read.
     await new Promise((resolve) => setImmediate(resolve));
