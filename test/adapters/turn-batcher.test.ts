@@ -4,7 +4,7 @@
  * commands reject after the timeout, while later replies still reach the right callers.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type Redis from "ioredis";
+import { Command, type default as Redis } from "ioredis";
 import { createRedisClient, waitForRedis } from "../../src/adapters/redis/client.ts";
 import { createTurnBatcher } from "../../src/adapters/redis/turn-batcher.ts";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
@@ -66,6 +66,27 @@ test("a quiet connection sends at once; a busy one holds commands and sends them
   }
 });
 
+test("a command held behind other callers' commands leaves when their replies arrive", async () => {
+  const own = createRedisClient(redis.url, { commandTimeoutMs: 5_000 });
+  try {
+    await waitForRedis(own, 5_000);
+    // A fresh connection the batcher has never written to, busy with someone else's commands.
+    const others = Array.from({ length: 3 }, (_, i) => {
+      const command = new Command("echo", [`other${i}`], { replyEncoding: "utf8" });
+      own.sendCommand(command);
+      return command.promise;
+    });
+    const batcher = createTurnBatcher(own, { batchFrom: 2, batchLimit: 8, timeoutMs: 5_000 });
+    const started = performance.now();
+    expect(await batcher.send("echo", ["held"])).toBe("held");
+    // Sent by the others' replies, not by the 5 s watchdog.
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await Promise.all(others)).toEqual(["other0", "other1", "other2"]);
+  } finally {
+    own.disconnect();
+  }
+});
+
 test("an error reply rejects only its own caller", async () => {
   const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   const replies = await Promise.allSettled([
@@ -98,6 +119,19 @@ test("a stalled Redis: overdue commands reject after the timeout; late replies n
   await Bun.sleep(1_300 - waited);
   const later = await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.send("echo", [`later${i}`])));
   expect(later).toEqual(Array.from({ length: 10 }, (_, i) => `later${i}`));
+});
+
+test("a command held behind commands that already timed out still times out on its own", async () => {
+  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  await admin.call("client", "pause", "1500", "ALL");
+  // The first call times out but stays in ioredis's queue until its late reply: the connection
+  // now looks busy, so the next call is held, and no reply will come to send it.
+  await expect(batcher.send("echo", ["first"])).rejects.toThrow("Command timed out");
+  const started = performance.now();
+  await expect(batcher.send("echo", ["held"])).rejects.toThrow("Command timed out");
+  expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 300);
+  await Bun.sleep(1_300);
+  expect(await batcher.send("echo", ["after"])).toBe("after");
 });
 
 test("without a timeout nothing is timed: a paused Redis answers late, and the caller gets it", async () => {

@@ -93,7 +93,6 @@ export function createTurnBatcher(
   function flush() {
     const batch = waiting;
     waiting = [];
-    clockBySocket();
     collecting = true;
     try {
       for (const command of batch) client.sendCommand(command, collector);
@@ -124,10 +123,12 @@ export function createTurnBatcher(
     while (inFlight.length > 0 && allSettled(inFlight[0]!.commands)) inFlight.shift();
   }
 
+  /** Wakes at the earliest deadline: the oldest batch in flight, else the oldest waiting command. */
   function armWatchdog() {
-    const oldest = inFlight[0];
-    if (oldest === undefined) return;
-    watchdog = setTimeout(expireOverdue, Math.max(1, oldest.deadline - performance.now()));
+    if (timeoutMs === undefined) return;
+    const deadline = inFlight[0]?.deadline ?? (waiting.length > 0 ? waitingSince + timeoutMs : undefined);
+    if (deadline === undefined) return;
+    watchdog = setTimeout(expireOverdue, Math.max(1, deadline - performance.now()));
     // A pending watchdog must not keep a finished process alive.
     watchdog.unref?.();
   }
@@ -142,7 +143,8 @@ export function createTurnBatcher(
       }
       forgetSettled();
     }
-    // Commands held back behind a stalled connection leave now; their time-out is already running.
+    // Commands held back behind a stalled connection leave now; a waiting one past its deadline
+    // is sent and expires at the next wake, 1 ms later.
     flushWaiting();
     armWatchdog();
   }
@@ -152,7 +154,11 @@ export function createTurnBatcher(
       const command = new BatchedCommand(name, args as (string | number)[], { replyEncoding: "utf8" });
       if (waiting.length === 0) waitingSince = performance.now();
       waiting.push(command);
+      clockBySocket();
       if (client.commandQueue.length < batchFrom || waiting.length >= batchLimit) flush();
+      // Held behind commands that may never be answered (a stalled Redis, or other callers'
+      // commands that already timed out): the watchdog bounds the wait.
+      else if (watchdog === undefined) armWatchdog();
       return command.promise;
     },
   };
