@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type Redis from "ioredis";
-import { createTurnBatcher } from "./turn-batcher.ts";
+import { createTurnBatcher, type TurnBatcher } from "./turn-batcher.ts";
 
 /**
  * The session and user hash fields the decision needs, in the order the decision script returns
@@ -220,6 +220,22 @@ export interface VigilScripts {
  */
 const DECISION_BATCHING = { batchFrom: 4, batchLimit: 8 };
 
+/** One batcher per connection, however many store sets share it (tests build many). */
+const decisionBatchers = new WeakMap<Redis, TurnBatcher>();
+
+function decisionBatcher(client: Redis): TurnBatcher {
+  let batcher = decisionBatchers.get(client);
+  if (batcher === undefined) {
+    const { commandTimeout } = client.options;
+    batcher = createTurnBatcher(client, {
+      ...DECISION_BATCHING,
+      timeoutMs: typeof commandTimeout === "number" ? commandTimeout : undefined,
+    });
+    decisionBatchers.set(client, batcher);
+  }
+  return batcher;
+}
+
 /**
  * The decision script, called once per decision. It is sent as a bare EVALSHA command through a
  * turn batcher (turn-batcher.ts) rather than ioredis `defineCommand` and auto-pipelining, because
@@ -231,11 +247,7 @@ const DECISION_BATCHING = { batchFrom: 4, batchLimit: 8 };
  */
 function decisionCaller(client: Redis): VigilScripts["decisionRead"] {
   const sha = createHash("sha1").update(DECISION_READ).digest("hex");
-  const { commandTimeout } = client.options;
-  const batcher = createTurnBatcher(client, {
-    ...DECISION_BATCHING,
-    timeoutMs: typeof commandTimeout === "number" ? commandTimeout : undefined,
-  });
+  const batcher = decisionBatcher(client);
   const send = (name: "evalsha" | "eval", script: string, args: readonly string[]) =>
     batcher.send(name, [script, 0, ...args]) as Promise<string>;
   // As ioredis's Script does: the first call on each connection sends EVAL (which also loads the
