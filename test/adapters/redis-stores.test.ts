@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
-import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
-import type { DecisionStateQuery } from "../../src/ports.ts";
+import {
+  createRedisClient,
+  createRedisStores,
+  keyLayout,
+  waitForRedis,
+} from "../../src/adapters/redis/index.ts";
+import { windowIndex } from "../../src/adapters/redis/sliding-window.ts";
+import { type DecisionStateQuery, ipReputationKey } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { runStoreContract } from "./store-contract.ts";
@@ -68,6 +74,31 @@ describe("redis stores", () => {
     const ttl = await client.pttl(`${prefix}session:${session.id}`);
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
+  });
+
+  test("the decision script builds exactly keys.ts's keys, whatever the prefix holds", async () => {
+    // Quotes, a backslash, Lua's long-bracket close, a newline, digits after an escape, non-ASCII.
+    const prefix = `${uniquePrefix()}q"b\\]]\n\u00017€:`;
+    const stores = createRedisStores(client, prefix);
+    const keys = keyLayout(prefix);
+    const now = Date.now();
+    const session = await signIn(stores, { id: "zoë" }, now, { acr: "phr", amr: ["hwk"], ip: "192.0.2.1" });
+    await stores.counters.add(ipReputationKey("198.51.100.9"), 7, 60_000);
+    const query = decisionQuery({ sessionId: session.sessionId, now });
+    await stores.decisions.read(query);
+    const state = await stores.decisions.read(query);
+    expect(state.session?.userId).toBe("zoë");
+    expect(state.user?.status).toBe("active");
+    expect(state.ipReputation).toBe(7);
+    expect(state.rate).toEqual({ session: 2, user: 2, ip: 2 });
+    const window = keys.rateWindow(windowIndex(now, 60_000));
+    expect(await client.hgetall(window)).toEqual({
+      [`session:${session.sessionId}`]: "2",
+      "user:zoë": "2",
+      "ip:198.51.100.9": "2",
+    });
+    expect(await client.hget(keys.session(session.sessionId), "lastSeenAt")).toBe(String(now));
+    expect(await client.pttl(window)).toBeGreaterThan(60_000);
   });
 
   test("a decision read is exactly one script call (one round trip)", async () => {

@@ -4,40 +4,27 @@
  */
 
 import type { Session, User } from "../../core/types.ts";
-import {
-  type DecisionState,
-  type DecisionStateQuery,
-  type DecisionStateReader,
-  ipReputationKey,
-} from "../../ports.ts";
+import type { DecisionState, DecisionStateQuery, DecisionStateReader } from "../../ports.ts";
 import { decodeInt, decodeNumber, parseGroups } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
 import { DECISION_SESSION_FIELDS, DECISION_USER_FIELDS } from "./scripts.ts";
-import { slidingCount, windowIndex } from "./sliding-window.ts";
+import { slidingCount } from "./sliding-window.ts";
 
-export function createRedisDecisionStateReader({ keys, scripts }: RedisContext): DecisionStateReader {
+export function createRedisDecisionStateReader({ scripts }: RedisContext): DecisionStateReader {
   return {
     async read(query: DecisionStateQuery): Promise<DecisionState> {
       const now = Math.floor(query.now);
       const window = query.rateWindowMs;
-      const current = window === undefined ? 0 : windowIndex(now, window);
-      // Strings only: ioredis would stringify numbers anyway, and the script stores `now` as text.
+      // Strings only (the script's ARGV; see decisionScript): the script stores `now` as text.
       const reply = await scripts.decisionRead([
-        query.sessionId === undefined ? "" : keys.session(query.sessionId),
         query.sessionId ?? "",
-        keys.userSessionsPrefix,
-        keys.userPrefix,
         query.userId ?? "",
         String(now),
         String(Math.floor(query.idleTimeoutMs)),
         query.location === undefined ? "" : String(query.location.lat),
         query.location === undefined ? "" : String(query.location.lon),
-        window === undefined ? "" : keys.ratePrefix,
-        String(current),
-        String(current - 1),
-        window === undefined ? "0" : String(2 * window),
+        window === undefined ? "" : String(window),
         query.clientIp,
-        keys.counter(ipReputationKey(query.clientIp)),
       ]);
       return parseReply(reply, query.sessionId, query.userId, now, window);
     },

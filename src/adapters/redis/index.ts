@@ -24,7 +24,8 @@ export { keyLayout } from "./keys.ts";
 export const DEFAULT_REDIS_PREFIX = "vigil:";
 
 export function createRedisStores(client: Redis, prefix: string = DEFAULT_REDIS_PREFIX): Stores {
-  const context: RedisContext = { client, keys: keyLayout(prefix), scripts: defineScripts(client) };
+  const keys = keyLayout(prefix);
+  const context: RedisContext = { client, keys, scripts: defineScripts(client, keys) };
   return {
     decisions: createRedisDecisionStateReader(context),
     sessions: createRedisSessionStore(context),

@@ -11,6 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import type Redis from "ioredis";
+import { ipReputationKey } from "../../ports.ts";
+import type { KeyLayout } from "./keys.ts";
 import { createTurnBatcher, type TurnBatcher } from "./turn-batcher.ts";
 
 /**
@@ -37,22 +39,60 @@ export const DECISION_USER_FIELDS = ["displayName", "status", "groups", "created
 
 const luaList = (names: readonly string[]) => names.map((name) => `"${name}"`).join(", ");
 
+/** A Lua string literal for any text: bytes outside [A-Za-z0-9:_.-] as three-digit decimal escapes. */
+const luaLiteral = (text: string) =>
+  `"${[...Buffer.from(text, "utf8")]
+    .map((byte) => {
+      const char = String.fromCharCode(byte);
+      return /[A-Za-z0-9:_.-]/.test(char) ? char : `\\${String(byte).padStart(3, "0")}`;
+    })
+    .join("")}"`;
+
+/** The key prefixes the decision script builds its keys from, fixed per key layout. */
+function decisionKeyPrefixes(keys: KeyLayout) {
+  const prefixes = {
+    session: keys.sessionPrefix,
+    userSessions: keys.userSessionsPrefix,
+    user: keys.userPrefix,
+    rate: keys.ratePrefix,
+    ipReputation: keys.counter(ipReputationKey("")),
+  };
+  // The script appends ids to these: fail at start-up, not on a decision, if keys.ts ever stops
+  // composing keys that way.
+  const probe = "probe-id";
+  if (
+    keys.session(probe) !== prefixes.session + probe ||
+    keys.userSessions(probe) !== prefixes.userSessions + probe ||
+    keys.user(probe) !== prefixes.user + probe ||
+    keys.rateWindow(7) !== `${prefixes.rate}7` ||
+    keys.counter(ipReputationKey(probe)) !== prefixes.ipReputation + probe
+  ) {
+    throw new Error("the decision script's keys no longer match keys.ts");
+  }
+  return prefixes;
+}
+
 /**
  * Reads session + user, bumps lastSeen and the rate counters, reads IP reputation.
- * Key names come in as arguments built by keys.ts; rate counters are fields "<scope>:<id>" of the
- * hash <ratePrefix><window>.
- * The reply is ONE JSON string (cjson): {"s":[session values],"u":[user values],"c":[7 counts]}
- * — a single bulk string is far cheaper for the client to decode than ~45 array items. Missing
- * fields are false; an absent session or user is an empty list (which cjson writes as {}).
+ * The key prefixes are part of the script's text (one script per key layout), so a call carries
+ * only what changes per decision: 8 short arguments, not 15 (the RESP encoding and Redis's
+ * argument parsing are per argument). Rate counters are fields "<scope>:<id>" of the hash
+ * <rate prefix><window index>, window index = floor(now / window) as in sliding-window.ts.
+ * ARGV: sessionId, userId, now, idle timeout, lat, lon (both "" = unknown), rate window ("" =
+ * off), client ip. The reply is ONE JSON string (cjson): {"s":[session values],"u":[user
+ * values],"c":[7 counts]} — a single bulk string is far cheaper for the client to decode than ~45
+ * array items. Missing fields are false; an absent session or user is an empty list (which cjson
+ * writes as {}).
  */
-const DECISION_READ = `
-local sessionKey, sessionId, userSessionsPrefix = ARGV[1], ARGV[2], ARGV[3]
-local userKeyPrefix, userId = ARGV[4], ARGV[5]
-local nowText = ARGV[6]
-local now, idle = tonumber(nowText), tonumber(ARGV[7])
-local lat, lon = ARGV[8], ARGV[9]
-local ratePrefix, curWindow, prevWindow, counterTtl = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
-local ip, ipRepKey = ARGV[14], ARGV[15]
+function decisionScript(keys: KeyLayout): string {
+  const prefix = decisionKeyPrefixes(keys);
+  return `
+local SESSION, USER_SESSIONS, USER = ${luaLiteral(prefix.session)}, ${luaLiteral(prefix.userSessions)}, ${luaLiteral(prefix.user)}
+local RATE, IP_REPUTATION = ${luaLiteral(prefix.rate)}, ${luaLiteral(prefix.ipReputation)}
+local sessionId, userId, nowText = ARGV[1], ARGV[2], ARGV[3]
+local now, idle = tonumber(nowText), tonumber(ARGV[4])
+local lat, lon = ARGV[5], ARGV[6]
+local window, ip = tonumber(ARGV[7]), ARGV[8]
 
 local function present(values)
   for i = 1, #values do if values[i] then return true end end
@@ -61,8 +101,8 @@ end
 
 local session = {}
 local live = false
-if sessionKey ~= "" then
-  local key = sessionKey
+if sessionId ~= "" then
+  local key = SESSION .. sessionId
   local values = redis.call("HMGET", key, ${luaList([...DECISION_SESSION_FIELDS, "expiresAt"])})
   if present(values) then
     local owner = values[1] or ""
@@ -72,7 +112,7 @@ if sessionKey ~= "" then
     -- was created (its TTL is still the absolute one) and replicas whose clocks disagree.
     if expiresAt <= now or now - lastSeen > idle then
       redis.call("DEL", key)
-      redis.call("SREM", userSessionsPrefix .. owner, sessionId)
+      redis.call("SREM", USER_SESSIONS .. owner, sessionId)
     else
       live = true
       values[${DECISION_SESSION_FIELDS.length + 1}] = nil
@@ -93,16 +133,17 @@ end
 
 local user = {}
 if userId ~= "" then
-  local values = redis.call("HMGET", userKeyPrefix .. userId, ${luaList(DECISION_USER_FIELDS)})
+  local values = redis.call("HMGET", USER .. userId, ${luaList(DECISION_USER_FIELDS)})
   if present(values) then user = values end
 end
 
--- Rate counters: one hash per window (<ratePrefix><window>) with a field per scope and id, so the
--- three counts cost three HINCRBY and one HMGET of the previous window. The hash's TTL (two
--- windows) is set when a field is created (within this atomic script).
+-- Rate counters: one hash per window with a field per scope and id, so the three counts cost
+-- three HINCRBY and one HMGET of the previous window. The hash's TTL (two windows) is set when a
+-- field is created (within this atomic script).
 local sc, sp, uc, up, ic, ipv = 0, 0, 0, 0, 0, 0
-if ratePrefix ~= "" then
-  local cur, prev = ratePrefix .. curWindow, ratePrefix .. prevWindow
+if window then
+  local index = math.floor(now / window)
+  local cur, prev = RATE .. string.format("%d", index), RATE .. string.format("%d", index - 1)
   local sField = live and ("session:" .. sessionId) or ""
   local uField = userId ~= "" and ("user:" .. userId) or ""
   local iField = "ip:" .. ip
@@ -110,13 +151,14 @@ if ratePrefix ~= "" then
   if sField ~= "" then sc = redis.call("HINCRBY", cur, sField, 1); created = created or sc == 1 end
   if uField ~= "" then uc = redis.call("HINCRBY", cur, uField, 1); created = created or uc == 1 end
   ic = redis.call("HINCRBY", cur, iField, 1); created = created or ic == 1
-  if created then redis.call("PEXPIRE", cur, counterTtl) end
+  if created then redis.call("PEXPIRE", cur, string.format("%d", 2 * window)) end
   local before = redis.call("HMGET", prev, sField, uField, iField)
   sp, up, ipv = tonumber(before[1]) or 0, tonumber(before[2]) or 0, tonumber(before[3]) or 0
 end
-local rep = tonumber(redis.call("GET", ipRepKey)) or 0
+local rep = tonumber(redis.call("GET", IP_REPUTATION .. ip)) or 0
 return cjson.encode({ s = session, u = user, c = { sc, sp, uc, up, ic, ipv, rep } })
 `;
+}
 
 /** Shared prologue: the set an indexed hash belongs to. */
 const SET_OF = `
@@ -191,7 +233,7 @@ return value
 type Arg = string | number;
 
 export interface VigilScripts {
-  /** The decision script's JSON reply (see DECISION_READ); its arguments are all strings. */
+  /** The decision script's JSON reply (see decisionScript); its arguments are all strings. */
   decisionRead(args: readonly string[]): Promise<string>;
   putIndexed(
     key: string,
@@ -245,8 +287,9 @@ function decisionBatcher(client: Redis): TurnBatcher {
  * A Redis that lost the script without a reconnect (SCRIPT FLUSH) answers NOSCRIPT; the call
  * then sends EVAL, which loads it again for every later call.
  */
-function decisionCaller(client: Redis): VigilScripts["decisionRead"] {
-  const sha = createHash("sha1").update(DECISION_READ).digest("hex");
+function decisionCaller(client: Redis, keys: KeyLayout): VigilScripts["decisionRead"] {
+  const script = decisionScript(keys);
+  const sha = createHash("sha1").update(script).digest("hex");
   const batcher = decisionBatcher(client);
   const send = (name: "evalsha" | "eval", script: string, args: readonly string[]) =>
     batcher.send(name, [script, 0, ...args]) as Promise<string>;
@@ -257,13 +300,13 @@ function decisionCaller(client: Redis): VigilScripts["decisionRead"] {
     const socket = (client as { stream?: object }).stream;
     if (socket !== undefined && !loadedOn.has(socket)) {
       loadedOn.add(socket);
-      return send("eval", DECISION_READ, args);
+      return send("eval", script, args);
     }
     try {
       return await send("evalsha", sha, args);
     } catch (error) {
       if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-      return send("eval", DECISION_READ, args);
+      return send("eval", script, args);
     }
   };
 }
@@ -279,12 +322,12 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 
 /** Registers the scripts on the client (idempotent) and returns typed callers. */
-export function defineScripts(client: Redis): VigilScripts {
+export function defineScripts(client: Redis, keys: KeyLayout): VigilScripts {
   for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
   const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
   return {
-    decisionRead: decisionCaller(client),
+    decisionRead: decisionCaller(client, keys),
     putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
       run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
     patchIndexed: (key, setPrefix, ownerField, member, fields) =>
