@@ -6,7 +6,7 @@
  * one, is only read (the user's status and groups, the address's dynamic reputation).
  */
 import type { Config } from "../config/load.ts";
-import { decide, effectiveAction } from "../core/decide.ts";
+import { effectiveAction } from "../core/decide.ts";
 import { type IdentityState, identityFromSession } from "../core/identity.ts";
 import { Reason } from "../core/reasons.ts";
 import {
@@ -20,7 +20,7 @@ import {
   type Session,
   type User,
 } from "../core/types.ts";
-import { decisionSettings, needsDecisionState } from "../http/forward-auth/handler.ts";
+import { decideRequest, decisionSettings, needsDecisionState } from "../http/forward-auth/handler.ts";
 import { parseAddressOptions, parseForwardedRequest } from "../http/forward-auth/request.ts";
 import { toResponse } from "../http/forward-auth/response.ts";
 import type { Policy } from "../policy/compile.ts";
@@ -196,17 +196,7 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
     );
   }
 
-  const decision = decide({
-    now,
-    rule,
-    options,
-    isPreflight: facts.isPreflight,
-    corsPreflight: policy.corsPreflight,
-    clientIp: facts.clientIp,
-    identity,
-    risk,
-    stepUp,
-  });
+  const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
 
   const settings = { publicOrigin: config.publicOrigin };
   const requested = request.browser === true ? "browser" : "api";

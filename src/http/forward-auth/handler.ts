@@ -70,6 +70,33 @@ export function decisionSettings(config: Config): { timeouts: SessionTimeouts; s
   };
 }
 
+/**
+ * decide() for a parsed forwardAuth request: the one mapping from request facts and policy to
+ * decide()'s input, shared by the handler and `vigil explain` so the two cannot drift apart.
+ */
+export function decideRequest(
+  facts: RequestFacts,
+  policy: Policy,
+  rule: CompiledRule,
+  options: AddressOptions,
+  now: number,
+  identity: IdentityState,
+  risk: RiskAssessment,
+  stepUp: StepUpSettings,
+): Decision {
+  return decide({
+    now,
+    rule,
+    options,
+    isPreflight: facts.isPreflight,
+    corsPreflight: policy.corsPreflight,
+    clientIp: facts.clientIp,
+    identity,
+    risk,
+    stepUp,
+  });
+}
+
 const NO_QUERY: URLSearchParams = new URLSearchParams();
 
 /** The forwardAuth address's own query (?stepup=, ?group=) without building a whole URL. */
@@ -190,17 +217,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     risk: RiskAssessment,
     assessed: boolean,
   ): Response {
-    const decision = decide({
-      now,
-      rule,
-      options,
-      isPreflight: facts.isPreflight,
-      corsPreflight: policy.corsPreflight,
-      clientIp: facts.clientIp,
-      identity,
-      risk,
-      stepUp,
-    });
+    const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
     if (assessed) recordRisk(risk, decision, facts.clientIp);
     const response = toResponse(decision, facts, responseSettings);
     observe(decision, facts, policy.version, started, assessed ? risk : undefined);
