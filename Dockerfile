@@ -15,10 +15,12 @@ RUN bun install --frozen-lockfile --production
 FROM oven/bun:${BUN_VERSION}-slim
 WORKDIR /app
 # The root filesystem is read-only in Kubernetes/compose: no on-disk transpiler cache; scratch in /tmp.
+# MIMALLOC_PURGE_HOLES=0: Vigil's runtime tuning (src/runtime-tuning.ts), ~11-15 % less CPU per decision.
 ENV NODE_ENV=production \
     VIGIL_PORT=8080 \
     BUN_RUNTIME_TRANSPILER_CACHE_PATH=0 \
-    TMPDIR=/tmp
+    TMPDIR=/tmp \
+    MIMALLOC_PURGE_HOLES=0
 COPY --from=deps --chown=0:0 /app/node_modules ./node_modules
 COPY --chown=0:0 package.json bun.lock tsconfig.json ./
 COPY --chown=0:0 src ./src

@@ -2,7 +2,7 @@
  * Plumbing for bench/run.ts: processes pinned to a core, free ports, /proc readings, a throwaway
  * redis-server, and Redis INFO commandstats. Loopback only.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { cpus } from "node:os";
 import type { Subprocess } from "bun";
@@ -27,6 +27,21 @@ export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** Peak resident set size in MiB since the last resetPeakRss (VmHWM). */
+export function peakRssMiB(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** Restarts VmHWM from the current RSS (Linux clear_refs 5), so the peak covers only what follows. */
+export function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    // Not permitted (another user's process): the peak then includes start-up.
+  }
 }
 
 /** User + system CPU time of a process in microseconds (/proc/<pid>/stat, clock ticks of 10 ms). */

@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRedisClient, createRedisStores, waitForRedis } from "../src/adapters/redis/index.ts";
 import { hashUserAgent } from "../src/risk/user-agent-hash.ts";
+import { RUNTIME_ENV } from "../src/runtime-tuning.ts";
 import { LOOPBACK } from "./lib.ts";
 import { writeReputationList } from "./reputation-list.ts";
 
@@ -84,7 +85,7 @@ export async function seedSessions(redisUrl: string): Promise<{ plain: string; s
 }
 
 export interface Scenario {
-  /** Vigil environment (VIGIL_CONFIG etc.) for a given allow sample rate. */
+  /** Vigil environment (runtime tuning, VIGIL_CONFIG etc.) for a given allow sample rate. */
   env(allowSampleRate: number): Record<string, string>;
   headers: {
     bypass: Record<string, string>;
@@ -113,6 +114,8 @@ export async function prepareScenario(dir: string, redisUrl: string): Promise<Sc
       const configPath = join(dir, `vigil-${allowSampleRate}.yaml`);
       writeFileSync(configPath, vigilConfig(listPath, allowSampleRate));
       return {
+        // Started as `bun start` and the image start it (src/runtime-tuning.ts).
+        ...RUNTIME_ENV,
         VIGIL_CONFIG: configPath,
         VIGIL_POLICY: policyPath,
         REDIS_URL: redisUrl,

@@ -18,6 +18,7 @@ import { configSchema } from "../../src/config/schema.ts";
 import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
 import { compilePolicyText } from "../../src/policy/compile.ts";
 import { matchRule } from "../../src/policy/engine.ts";
+import { missingRuntimeEnv, RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally and asserted on.
 type Node = any;
@@ -735,5 +736,27 @@ describe("Traefik static config and compose", () => {
     expect(dockerfile).toMatch(/^CMD \["bun", "src\/main\.ts"\]$/m);
     const ignore = read(".dockerignore").split("\n");
     for (const entry of ["node_modules", ".git", ".env"]) expect(ignore).toContain(entry);
+  });
+
+  test("Vigil's runtime env (src/runtime-tuning.ts) is set by `bun start`, `bun run dev` and the image", () => {
+    const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+    // The Dockerfile's ENV block: `ENV A=1 \ B=2 …` up to the first line without a continuation.
+    const envBlock = /^ENV ((?:.*\\\n)*.*)$/m.exec(dockerfile)?.[1] ?? "";
+    const imageEnv = new Set(envBlock.split(/[\s\\]+/).filter(Boolean));
+    expect(Object.keys(RUNTIME_ENV).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(RUNTIME_ENV)) {
+      expect(pkg.scripts.start).toMatch(new RegExp(`^(?:\\S+=\\S+ )*${name}=${value} .*bun src/main\\.ts$`));
+      expect(pkg.scripts.dev).toMatch(new RegExp(`^(?:\\S+=\\S+ )*${name}=${value} .*src/main\\.ts$`));
+      expect(imageEnv.has(`${name}=${value}`)).toBe(true);
+    }
+  });
+
+  test("missingRuntimeEnv names what a process was started without", () => {
+    expect(missingRuntimeEnv({ ...RUNTIME_ENV })).toEqual([]);
+    const names = Object.keys(RUNTIME_ENV);
+    expect(missingRuntimeEnv({})).toEqual(names.map((name) => `${name}=${RUNTIME_ENV[name]}`));
+    expect(missingRuntimeEnv({ ...RUNTIME_ENV, [names[0]!]: "1" })).toEqual([
+      `${names[0]}=${RUNTIME_ENV[names[0]!]}`,
+    ]);
   });
 });
