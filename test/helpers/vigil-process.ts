@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 import { freeLoopbackPort } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -34,7 +35,8 @@ export async function spawnVigilProcess(
   const port = await freeLoopbackPort();
   const child = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, ...env, VIGIL_PORT: String(port) },
+    // Started as `bun start` and the image start it (the load test's memory check covers that).
+    env: { ...process.env, ...RUNTIME_ENV, ...env, VIGIL_PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
