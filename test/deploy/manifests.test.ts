@@ -18,7 +18,7 @@ import { configSchema } from "../../src/config/schema.ts";
 import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
 import { compilePolicyText } from "../../src/policy/compile.ts";
 import { matchRule } from "../../src/policy/engine.ts";
-import { missingRuntimeEnv, RUNTIME_ENV } from "../../src/runtime-tuning.ts";
+import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally and asserted on.
 type Node = any;
@@ -749,14 +749,5 @@ describe("Traefik static config and compose", () => {
       expect(pkg.scripts.dev).toMatch(new RegExp(`^(?:\\S+=\\S+ )*${name}=${value} .*src/main\\.ts$`));
       expect(imageEnv.has(`${name}=${value}`)).toBe(true);
     }
-  });
-
-  test("missingRuntimeEnv names what a process was started without", () => {
-    expect(missingRuntimeEnv({ ...RUNTIME_ENV })).toEqual([]);
-    const names = Object.keys(RUNTIME_ENV);
-    expect(missingRuntimeEnv({})).toEqual(names.map((name) => `${name}=${RUNTIME_ENV[name]}`));
-    expect(missingRuntimeEnv({ ...RUNTIME_ENV, [names[0]!]: "1" })).toEqual([
-      `${names[0]}=${RUNTIME_ENV[names[0]!]}`,
-    ]);
   });
 });

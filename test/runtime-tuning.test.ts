@@ -1,0 +1,43 @@
+/**
+ * Vigil's runtime env (src/runtime-tuning.ts) must reach the runtime: each MIMALLOC_ setting is one
+ * the running Bun's allocator knows and applies (a Bun upgrade that renamed an option would
+ * otherwise drop it silently), and main.ts can tell when a process was started without it.
+ */
+import { expect, test } from "bun:test";
+import { missingRuntimeEnv, RUNTIME_ENV } from "../src/runtime-tuning.ts";
+
+/** The allocator's option table as it prints it at start-up (MIMALLOC_VERBOSE=1): name → value. */
+async function allocatorOptions(env: Record<string, string>): Promise<Map<string, string>> {
+  const child = Bun.spawn([process.execPath, "-e", ""], {
+    env: { ...process.env, ...env, MIMALLOC_VERBOSE: "1" },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const text = await new Response(child.stderr).text();
+  await child.exited;
+  return new Map([...text.matchAll(/^option '([a-z_]+)': (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+const mimallocOption = (name: string) => name.replace(/^MIMALLOC_/, "").toLowerCase();
+
+test("every MIMALLOC_ setting of the runtime env is an option this Bun's allocator applies", async () => {
+  const settings = Object.entries(RUNTIME_ENV).filter(([name]) => name.startsWith("MIMALLOC_"));
+  expect(settings.length).toBeGreaterThan(0);
+  const untuned = await allocatorOptions({});
+  const tuned = await allocatorOptions({ ...RUNTIME_ENV });
+  for (const [name, value] of settings) {
+    const option = mimallocOption(name);
+    expect(untuned.has(option)).toBe(true);
+    expect(tuned.get(option)).toBe(value);
+    // Otherwise the setting changes nothing and is not worth shipping.
+    expect(untuned.get(option)).not.toBe(value);
+  }
+});
+
+test("missingRuntimeEnv names what a process was started without", () => {
+  expect(missingRuntimeEnv({ ...RUNTIME_ENV })).toEqual([]);
+  const names = Object.keys(RUNTIME_ENV);
+  expect(missingRuntimeEnv({})).toEqual(names.map((name) => `${name}=${RUNTIME_ENV[name]}`));
+  const [first] = names;
+  expect(missingRuntimeEnv({ ...RUNTIME_ENV, [first!]: "1" })).toEqual([`${first}=${RUNTIME_ENV[first!]}`]);
+});
