@@ -118,7 +118,7 @@ export async function start(config: Config) {
   if (untuned.length > 0) {
     logger.warn(
       { missing: untuned },
-      "started without Vigil's runtime tuning (bun start and the image set it): expect 10-15 % more CPU per decision",
+      "started without Vigil's runtime tuning (bun start and the image set it): expect about 12 % more CPU per decision",
     );
   }
 

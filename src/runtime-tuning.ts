@@ -3,12 +3,13 @@
  * Vigil's code runs, so it cannot be set from here: `bun start` (package.json) and the Dockerfile
  * set it, bench/ starts Vigil with it, and main.ts warns when a process runs without it.
  *
- * MIMALLOC_PURGE_HOLES=0: Bun's allocator (its mimalloc build) otherwise hands free ranges inside
- * its pages back to the kernel every 100 ms. Vigil's per-request garbage is freed in bulk when the
- * JS heap is swept, so that memory was given back and faulted in again about 0.3 times per request.
- * Measured on 2 cores, full decision, paired runs: −11 to −15 % CPU per decision, +12 to +18 %
- * throughput. mimalloc's ordinary purge of unused pages stays on: RSS under full load moved from
- * 236–364 MiB to 290–372 MiB and fell back to 226 MiB when idle (docs/performance.md, fifth round).
+ * MIMALLOC_PURGE_HOLES=0: Bun's allocator (its mimalloc build) otherwise keeps handing free ranges
+ * inside its pages back to the kernel (`purge_holes`). Vigil's per-request garbage is freed in bulk
+ * when the JS heap is swept, so that memory was given back and faulted in again about 0.3 times
+ * per request. Measured on 2 cores, full decision: −11 % CPU per decision and +12 % throughput in
+ * paired runs; 37–40 µs against 50.7 µs per decision in benches of the code with and without it.
+ * mimalloc's ordinary purge of unused pages stays on: RSS under full load moved from 236–364 MiB
+ * to 290–372 MiB and fell back to 226 MiB when idle (docs/performance.md, fifth round).
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({ MIMALLOC_PURGE_HOLES: "0" });
 
