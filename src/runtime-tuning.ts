@@ -8,8 +8,9 @@
  * when the JS heap is swept, so that memory was given back and faulted in again about 0.3 times
  * per request. Measured on 2 cores, full decision: −11 % CPU per decision and +12 % throughput in
  * paired runs; 37–40 µs against 50.7 µs per decision in benches of the code with and without it.
- * mimalloc's ordinary purge of unused pages stays on: RSS under full load moved from 236–364 MiB
- * to 290–372 MiB and fell back to 226 MiB when idle (docs/performance.md, fifth round).
+ * It costs memory: peak RSS under full load 0–60 MiB higher (30–140 MiB with every allow logged).
+ * mimalloc's ordinary purge of unused pages stays on, so RSS still falls back (226 MiB idle).
+ * Figures and the settings tried: docs/performance.md, fifth round.
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({ MIMALLOC_PURGE_HOLES: "0" });
 
