@@ -239,9 +239,7 @@ async function main() {
     "/auth",
     base,
     undefined,
-    {
-      ...RUNTIME_ENV,
-    },
+    RUNTIME_ENV,
   );
   // main.ts reads its port from VIGIL_PORT; the trailing port argument is ignored.
   const vigil = scenario.env(ALLOW_SAMPLE_RATE);
@@ -280,10 +278,10 @@ async function main() {
   const steadyBare = await steady([process.execPath, "bench/servers/bare.ts"], undefined, 10);
   const steadyFull = await steady(vigilCommand, vigil, FIXED_SECONDS);
   const fixed = steadyFull.load;
-  const fullPeak = Math.max(rows.find((row) => row.name.startsWith("(e)"))!.rssPeak, steadyFull.rssPeak);
 
   const baseline = rows[0]!;
   const fullRow = rows.find((row) => row.name.startsWith("(e)"))!;
+  const fullPeak = Math.max(fullRow.rssPeak, steadyFull.rssPeak);
   const targets = [
     `throughput ${(fullRow.load.rps / baseline.load.rps).toFixed(2)}× bare (target ≥ 0.25×): ${fullRow.load.rps / baseline.load.rps >= 0.25 ? "met" : "NOT met"}`,
     `p99 at ${FIXED_RATE} req/s ${ms(fixed.p99)} ms (target ≤ 2 ms): ${fixed.p99 <= 2 ? "met" : "NOT met"}`,

@@ -107,23 +107,14 @@ try {
       const headers = scenario.headers[which];
       const probe = await fetch(`${url}/auth`, { headers, redirect: "manual" });
       if (probe.status !== 200) throw new Error(`expected 200, got ${probe.status} ${await probe.text()}`);
-      await runWrk({ url: `${url}/auth`, headers, seconds: 2, connections, dir });
-      if (rate > 0 && steadyWarmupSeconds > 0) {
-        await runWrkAtRate({
-          url: `${url}/auth`,
-          headers,
-          seconds: steadyWarmupSeconds,
-          connections,
-          rate,
-          dir,
-        });
-      }
+      const target = { url: `${url}/auth`, headers, connections, dir };
+      await runWrk({ ...target, seconds: 2 });
+      if (rate > 0 && steadyWarmupSeconds > 0)
+        await runWrkAtRate({ ...target, rate, seconds: steadyWarmupSeconds });
       gc?.start();
       const cpuBefore = cpuMicros(child.pid);
       const load =
-        rate > 0
-          ? await runWrkAtRate({ url: `${url}/auth`, headers, seconds, connections, rate, dir })
-          : await runWrk({ url: `${url}/auth`, headers, seconds, connections, dir });
+        rate > 0 ? await runWrkAtRate({ ...target, rate, seconds }) : await runWrk({ ...target, seconds });
       const cpuUs = (cpuMicros(child.pid) - cpuBefore) / load.requests;
       const counts = gc?.stop();
       const sample: Sample = { ...load, cpuUs, ...(counts ?? {}) };
