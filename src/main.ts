@@ -99,6 +99,14 @@ export async function start(config: Config) {
     metrics,
   });
 
+  // Before "vigil listening", so a reader that has seen that line has seen this one.
+  const untuned = missingRuntimeEnv();
+  if (untuned.length > 0) {
+    logger.warn(
+      { missing: untuned },
+      "started without Vigil's runtime tuning (bun start and the image set it): expect about 12 % more CPU per decision",
+    );
+  }
   const server = Bun.serve({
     port: config.port,
     // /auth skips Hono's router (see createVigilFetch); every other route goes through it.
@@ -114,13 +122,6 @@ export async function start(config: Config) {
     },
     "vigil listening",
   );
-  const untuned = missingRuntimeEnv();
-  if (untuned.length > 0) {
-    logger.warn(
-      { missing: untuned },
-      "started without Vigil's runtime tuning (bun start and the image set it): expect about 12 % more CPU per decision",
-    );
-  }
 
   const reload = () => {
     policy.reload();

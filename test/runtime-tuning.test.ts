@@ -5,6 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { missingRuntimeEnv, RUNTIME_ENV } from "../src/runtime-tuning.ts";
+import { spawnVigilProcess } from "./helpers/vigil-process.ts";
 
 /** The allocator's option table as it prints it at start-up (MIMALLOC_VERBOSE=1): name → value. */
 async function allocatorOptions(env: Record<string, string>): Promise<Map<string, string>> {
@@ -40,4 +41,31 @@ test("missingRuntimeEnv names what a process was started without", () => {
   expect(missingRuntimeEnv({})).toEqual(names.map((name) => `${name}=${RUNTIME_ENV[name]}`));
   const [first] = names;
   expect(missingRuntimeEnv({ ...RUNTIME_ENV, [first!]: "1" })).toEqual([`${first}=${RUNTIME_ENV[first!]}`]);
+});
+
+test("a Vigil process started without the runtime env logs a warning naming it; with it, none", async () => {
+  const warnings = async (env: Record<string, string>) => {
+    const vigil = await spawnVigilProcess({ VIGIL_LOG_LEVEL: "info", ...env }, { readyPath: "/healthz" });
+    try {
+      const parsed = () =>
+        vigil
+          .logLines()
+          .filter((line) => line.startsWith("{"))
+          .map((line) => JSON.parse(line) as { msg?: string; missing?: string[] });
+      // main.ts logs the warning before "vigil listening", on the same stream.
+      for (let i = 0; i < 100 && !parsed().some((line) => line.msg === "vigil listening"); i++) {
+        await Bun.sleep(20);
+      }
+      expect(parsed().some((line) => line.msg === "vigil listening")).toBe(true);
+      return parsed().filter((line) => line.msg?.startsWith("started without Vigil's runtime tuning"));
+    } finally {
+      await vigil.stop();
+    }
+  };
+  // The helper starts Vigil as `bun start` does; undo each setting to see the warning.
+  const undone = Object.fromEntries(Object.keys(RUNTIME_ENV).map((name) => [name, "1"]));
+  const untuned = await warnings(undone);
+  expect(untuned).toHaveLength(1);
+  expect(untuned[0]!.missing).toEqual(missingRuntimeEnv(undone));
+  expect(await warnings({})).toEqual([]);
 });
