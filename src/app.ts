@@ -8,19 +8,13 @@
  */
 import { Hono } from "hono";
 import { registerAdminRoutes } from "./http/admin/index.ts";
+import type { AppDeps, AppEnv } from "./http/app-env.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
-import {
-  createForwardAuthHandler,
-  type ForwardAuthDeps,
-  type ForwardAuthHandler,
-} from "./http/forward-auth/handler.ts";
+import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
 
-export type AppEnv = { Bindings: { peer: string } };
-
-/** Everything the routes need; the decision path's dependencies are the widest set. */
-export type AppDeps = Omit<ForwardAuthDeps, "random">;
+export type { AppDeps, AppEnv };
 
 export const FORWARD_AUTH_PATH = "/auth";
 

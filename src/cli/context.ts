@@ -6,8 +6,8 @@
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
 import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
+import { type AdminOperations, createAdminOperations } from "../admin/operations.ts";
 import { type Config, loadConfig } from "../config/load.ts";
-import { type AdminOperations, createAdminOperations } from "../http/admin/operations.ts";
 import type { Stores } from "../ports.ts";
 
 export class CliError extends Error {

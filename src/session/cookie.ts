@@ -3,9 +3,9 @@
  * place. Values are secrets: never log a Set-Cookie or Cookie header.
  */
 import type { Config } from "../config/load.ts";
-import { SESSION_COOKIE } from "../http/forward-auth/headers.ts";
 
-export { SESSION_COOKIE };
+/** The session cookie's name; Traefik's addAuthCookiesToResponse lists it (traefik/, k8s/). */
+export const SESSION_COOKIE = "vigil_session";
 
 /** Short-lived, host-only cookie binding a discoverable sign-in's challenge to this browser. */
 export const CEREMONY_COOKIE = "vigil_ceremony";

@@ -1,5 +1,5 @@
 /**
- * The admin API under /admin/*. Transport only: the verbs live in operations.ts (shared with the CLI).
+ * The admin API under /admin/*. Transport only: the verbs live in src/admin/operations.ts (shared with the CLI).
  *
  * - `Authorization: Bearer <admin.token>` (VIGIL_ADMIN_TOKEN), compared in constant time on the
  *   SHA-256 of both sides (equal lengths, no early exit). With no admin.token configured every
@@ -12,11 +12,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
+import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
-import { AdminError, type AdminOperations, createAdminOperations } from "./operations.ts";
 
 export interface AdminRouteDeps {
   config: Config;

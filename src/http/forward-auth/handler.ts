@@ -18,6 +18,7 @@ import {
   type RequestFacts,
   type RiskAssessment,
 } from "../../core/types.ts";
+import { memoize } from "../../lib/memoize.ts";
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
@@ -27,7 +28,6 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
-import { memoize } from "./memo.ts";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
 

@@ -11,5 +11,3 @@ export const AUTH_RESPONSE_HEADERS = [
   "X-Auth-Risk",
   "X-Auth-Rule",
 ] as const;
-
-export const SESSION_COOKIE = "vigil_session";

@@ -4,9 +4,9 @@
  * guesses a host or a path can be steered past its own rules.
  */
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
+import { memoize } from "../../lib/memoize.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
-import { SESSION_COOKIE } from "./headers.ts";
-import { memoize } from "./memo.ts";
+import { SESSION_COOKIE } from "../../session/cookie.ts";
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 

@@ -3,12 +3,12 @@
  * address and user-agent baseline, the current session, and the secure page/JSON answers.
  */
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../../app.ts";
 import type { Session } from "../../core/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import type { RelyingParty } from "../../webauthn/registration.ts";
+import type { AppDeps, AppEnv } from "../app-env.ts";
 import { clientAddress } from "../forward-auth/request.ts";
 import type { PortalAsset } from "./assets.ts";
 import { Regulation } from "./regulation.ts";

@@ -4,9 +4,9 @@
  */
 import type { Hono } from "hono";
 import type { z } from "zod";
-import type { AppEnv } from "../../app.ts";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import type { AppEnv } from "../app-env.ts";
 import { buildPortalAsset } from "./assets.ts";
 import {
   assertionOptionsBody,

@@ -6,10 +6,10 @@
  * Errors are AdminError(status, code, message): 404 for unknown users, sessions and passkeys,
  * 400 for bad input. Enrollment links are secrets: returned, never logged.
  */
-import type { Config } from "../../config/load.ts";
-import type { Session, User } from "../../core/types.ts";
-import type { StoredCredential, Stores } from "../../ports.ts";
-import { mintEnrollment } from "../../webauthn/enrollment.ts";
+import type { Config } from "../config/load.ts";
+import type { Session, User } from "../core/types.ts";
+import type { StoredCredential, Stores } from "../ports.ts";
+import { mintEnrollment } from "../webauthn/enrollment.ts";
 
 export type RevokeCause = "admin" | "suspend" | "event";
 
