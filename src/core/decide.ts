@@ -64,16 +64,16 @@ function missingRequirement(
   return undefined;
 }
 
-const SINGLE_REASONS = new Map<string, string[]>();
+const SINGLE_REASONS = new Map<string, readonly string[]>();
 
 /**
  * `[reason]`, one shared frozen array per reason code: most decisions carry a single fixed reason,
  * and nothing downstream modifies a decision's reasons.
  */
-function only(reason: string): string[] {
+function only(reason: string): readonly string[] {
   let reasons = SINGLE_REASONS.get(reason);
   if (reasons === undefined) {
-    reasons = Object.freeze([reason]) as unknown as string[];
+    reasons = Object.freeze([reason]);
     SINGLE_REASONS.set(reason, reasons);
   }
   return reasons;
@@ -84,6 +84,10 @@ function stepUpAge(identity: Identity, now: number, acr: string): number {
   return now - identity.stepUpAt;
 }
 
+/**
+ * The decision, pure: the matched rule (tightened by the address options), the caller's identity,
+ * the risk assessment and the time give allow, sign-in, step-up, deny or rate-limited, with the reason.
+ */
 export function decide(input: DecideInput): Decision {
   const { rule, risk, now, stepUp } = input;
   const { action, maxAgeMs } = effectiveAction(rule, input.options);

@@ -15,6 +15,10 @@ export interface SessionTimeouts {
   absoluteMs: number;
 }
 
+/**
+ * Who a session cookie stands for now: anonymous (no, expired or orphaned session), suspended,
+ * or known, from the session and user records read live and the idle/absolute time-outs.
+ */
 export function identityFromSession(
   session: Session | undefined,
   user: User | undefined,

@@ -37,7 +37,7 @@ export interface AddressOptions {
   /** Demand a passkey check no older than this many seconds. */
   stepUpMaxAgeSec: number | undefined;
   /** Demand membership of every one of these groups. */
-  groups: string[];
+  groups: readonly string[];
 }
 
 export type UserStatus = "active" | "suspended";
@@ -112,7 +112,7 @@ export interface RiskReason {
 
 export interface RiskAssessment {
   score: number;
-  reasons: RiskReason[];
+  reasons: readonly RiskReason[];
   /** A signal that denies outright regardless of score (e.g. a blocklisted IP). */
   block: { signal: string; detail: string } | undefined;
   /** A hard rate limit was crossed: answer 429 with this Retry-After. */
@@ -122,7 +122,7 @@ export interface RiskAssessment {
 /** No evidence at all; shared (frozen) by every decision that assessed nothing or found nothing. */
 export const NO_RISK: RiskAssessment = Object.freeze({
   score: 0,
-  reasons: Object.freeze([]) as unknown as RiskReason[],
+  reasons: Object.freeze([]),
   block: undefined,
   rateLimitedForSec: undefined,
 });
@@ -134,19 +134,19 @@ export type Decision =
       rule: string;
       identity: Identity | undefined;
       risk: RiskAssessment;
-      reasons: string[];
+      reasons: readonly string[];
     }
-  | { kind: "login"; rule: string; reasons: string[] }
+  | { kind: "login"; rule: string; reasons: readonly string[] }
   | {
       kind: "stepup";
       rule: string;
       maxAgeSec: number;
       acrValues: string;
-      reasons: string[];
+      reasons: readonly string[];
       identity: Identity;
     }
-  | { kind: "deny"; rule: string; reasons: string[]; identity: Identity | undefined }
-  | { kind: "rate_limited"; rule: string; retryAfterSec: number; reasons: string[] }
-  | { kind: "unavailable"; rule: string; reasons: string[] };
+  | { kind: "deny"; rule: string; reasons: readonly string[]; identity: Identity | undefined }
+  | { kind: "rate_limited"; rule: string; retryAfterSec: number; reasons: readonly string[] }
+  | { kind: "unavailable"; rule: string; reasons: readonly string[] };
 
 export type DecisionKind = Decision["kind"];

@@ -10,6 +10,7 @@ import { compileNetworks, type NetworkMatcher } from "./matchers/network.ts";
 import { compilePaths, type PathMatcher } from "./matchers/path.ts";
 import { type PolicyFile, policySchema, type RuleFile } from "./schema.ts";
 
+/** A policy file that cannot be served; the message names the rule and field. */
 export class PolicyError extends Error {
   override name = "PolicyError";
 }

@@ -2,6 +2,7 @@
 import type { CompiledRule, MatchFacts, Policy } from "./compile.ts";
 import { normalisePath } from "./matchers/path.ts";
 
+/** The first rule whose conditions all hold for the request, else the default rule. */
 export function matchRule(policy: Policy, facts: MatchFacts): CompiledRule {
   for (const rule of policy.rules) {
     if (rule.matches(facts)) return rule;

@@ -108,7 +108,7 @@ function addressQuery(url: string): URLSearchParams {
 /** An address without a query carries no options: one shared, frozen answer. */
 const NO_OPTIONS = Object.freeze({
   ok: true,
-  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) as unknown as string[] }),
+  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) }),
 }) as { ok: true; value: AddressOptions };
 
 const NO_CREDENTIALS: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.noCredentials });
