@@ -13,6 +13,9 @@ import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
+import { currentBranding } from "./http/ui/branding.ts";
+import { renderErrorPage, wantsHtml } from "./http/ui/error-pages.tsx";
+import { registerUiRoutes } from "./http/ui/routes.ts";
 
 export type { AppDeps, AppEnv };
 
@@ -27,14 +30,33 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
 
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
+  registerUiRoutes(app, deps);
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerPortalRoutes(app, deps);
 
-  app.notFound((c) => c.json({ error: "not_found" }, 404));
+  app.notFound((c) => {
+    if (wantsHtml(c.req.header("accept"))) {
+      const message = "There is no page at this address. Check the link, or start again from the home page.";
+      return renderErrorPage(
+        404,
+        { title: "Page not found", message },
+        { branding: currentBranding(), portalOrigin: "" },
+      );
+    }
+    return c.json({ error: "not_found" }, 404);
+  });
   app.onError((error, c) => {
     deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    if (c.req.path !== FORWARD_AUTH_PATH && wantsHtml(c.req.header("accept"))) {
+      const message = "Something failed on our side and nothing was changed. Try again in a moment.";
+      return renderErrorPage(
+        500,
+        { title: "Something went wrong", message },
+        { branding: currentBranding(), portalOrigin: "" },
+      );
+    }
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
     return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {
       "cache-control": "no-store",

@@ -203,6 +203,20 @@ export const configSchema = z
         max_age: duration("1h"),
       })
       .prefault({}),
+    ui: z
+      .object({
+        /** Shown beside the product name in every page's header, e.g. "Example Corp sign-in". */
+        title: z.string().trim().min(1).max(80).optional(),
+        /** An SVG, PNG or WebP file shown in the header; read once at start (at most 256 KiB). */
+        logo_path: z
+          .string()
+          .regex(/\.(svg|png|webp)$/i, "must be a .svg, .png or .webp file")
+          .optional(),
+        /** What a refused person should do to get access, shown on the 403 page. */
+        access_help: z.string().trim().min(1).max(500).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -28,6 +28,8 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { brandingOf } from "../ui/branding.ts";
+import { wantsHtml } from "../ui/error-pages.tsx";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
 
@@ -125,7 +127,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
   const { timeouts, stepUp } = decisionSettings(config);
-  const responseSettings = { publicOrigin: config.publicOrigin };
+  const responseSettings = { publicOrigin: config.publicOrigin, branding: brandingOf(config) };
   // Pure functions of the request's own text, memoised (bounded): one browser sends the same
   // user agent on every request. Nothing read from the store is ever kept.
   const userAgentHash = memoize(hashUserAgent, 1024);
@@ -199,10 +201,10 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     );
   }
 
-  function refuse(error: string, fields: Record<string, string>, message: string): Response {
+  function refuse(error: string, fields: Record<string, string>, message: string, html = false): Response {
     countDecision("bad_request", Reason.badRequest);
     logger.warn({ decision: "bad_request", error, ...fields }, message);
-    return badRequest(error);
+    return badRequest(error, html ? responseSettings : undefined);
   }
 
   /** decide() → metrics → Response → decision log: the common tail of every decision. */
@@ -298,8 +300,11 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const parsed = parseForwardedRequest(request.headers, parseContext);
     const address = url ?? request.url;
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
-    if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
-    if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
+    if (!parsed.ok || !options.ok) {
+      const html = wantsHtml(request.headers.get("accept"));
+      const error = parsed.ok ? (options.ok ? "" : options.error) : parsed.error;
+      return refuse(error, { peer }, "malformed forwardAuth request", html);
+    }
     const facts = parsed.value;
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
@@ -308,7 +313,9 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       method: facts.method,
       clientIp: facts.clientIp,
     });
-    if (!route.ok) return refuse(route.error, { host: facts.host }, "ambiguous request path refused");
+    if (!route.ok) {
+      return refuse(route.error, { host: facts.host }, "ambiguous request path refused", facts.isBrowser);
+    }
     const rule = route.rule;
     const now = deps.clock();
     if (needsDecisionState(rule, options.value)) {

@@ -4,15 +4,17 @@
  * no-store: a cached allow would outlive a revocation.
  */
 import type { Decision, RequestFacts } from "../../core/types.ts";
+import { type Branding, DEFAULT_BRANDING } from "../ui/branding.ts";
+import { deniedContent, type ErrorPageContent, renderErrorPage } from "../ui/error-pages.tsx";
 
 export interface ResponseSettings {
   /** Portal origin, e.g. https://auth.example.com */
   publicOrigin: string;
+  /** Product name, title, logo and access help of the browser pages (defaults: Vigil's own). */
+  branding?: Branding;
 }
 
 const NO_STORE = "no-store";
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** Header values must stay single-line ASCII: identity data comes from the store, not the client, but be strict. */
 const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, "?");
@@ -24,26 +26,17 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
+/** A browser's error page, relayed by the proxy on the application's host (so the style is embedded). */
 function page(
+  settings: ResponseSettings,
   status: number,
-  title: string,
-  message: string,
-  reason: string,
+  content: ErrorPageContent,
   headers: Record<string, string> = {},
 ) {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1"></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem">
-<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p><small>Reason: <code>${escapeHtml(reason)}</code></small></p>
-</body></html>`;
-  return new Response(html, {
-    status,
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": NO_STORE,
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      ...headers,
-    },
+  return renderErrorPage(status, content, {
+    branding: settings.branding ?? DEFAULT_BRANDING,
+    portalOrigin: settings.publicOrigin,
+    headers,
   });
 }
 
@@ -101,22 +94,43 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
       );
     case "deny":
       if (facts.isBrowser) {
-        return page(403, "Access denied", "You are not allowed to open this page.", reason);
+        const branding = settings.branding ?? DEFAULT_BRANDING;
+        return page(
+          settings,
+          403,
+          deniedContent(reason, decision.identity?.userId, branding, settings.publicOrigin),
+        );
       }
       return json(403, { error: "forbidden", reason });
     case "rate_limited": {
       const retryAfter = { "retry-after": String(decision.retryAfterSec) };
       if (facts.isBrowser) {
-        return page(429, "Too many requests", "Please wait a moment and try again.", reason, retryAfter);
+        const message = `Please wait ${decision.retryAfterSec} second(s) and try again.`;
+        return page(settings, 429, { title: "Too many requests", message, reference: reason }, retryAfter);
       }
       return json(429, { error: "rate_limited", reason, retry_after: decision.retryAfterSec }, retryAfter);
     }
     case "unavailable":
+      if (facts.isBrowser) {
+        const message = "The sign-in service cannot check your access right now. Try again in a moment.";
+        return page(
+          settings,
+          503,
+          { title: "Temporarily unavailable", message, reference: reason },
+          {
+            "retry-after": "1",
+          },
+        );
+      }
       return json(503, { error: "unavailable", reason }, { "retry-after": "1" });
   }
 }
 
-/** 400 for a request Vigil could not parse (malformed X-Forwarded-* headers). */
-export function badRequest(error: string): Response {
+/** 400 for a request Vigil could not parse (malformed X-Forwarded-* headers); a page for browsers. */
+export function badRequest(error: string, settings?: ResponseSettings): Response {
+  if (settings !== undefined) {
+    const message = "The address or the request could not be understood, so it was refused.";
+    return page(settings, 400, { title: "Bad request", message, reference: "bad_request" });
+  }
   return json(400, { error: "bad_request", reason: "bad_request", description: error });
 }

@@ -1,23 +1,11 @@
 /**
  * The portal's pages: small, server-rendered (hono/jsx), accessible, and clear about what is
- * asked, why, and what to do without a passkey. One script (the bundled ceremony) and one style
- * block, both carrying the response's CSP nonce; no external assets.
+ * asked, why, and what to do without a passkey. One script (the bundled ceremony) and the shared
+ * stylesheet (http/ui), both carrying the response's CSP nonce; no external assets.
  */
 import type { Child, FC } from "hono/jsx";
-
-const STYLE = `
-:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}
-body{max-width:34rem;margin:3rem auto;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.5rem}
-button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid currentColor;cursor:pointer}
-button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}
-button:disabled{opacity:.6;cursor:progress}
-#status{min-height:1.5rem;margin-top:1rem}
-#status[data-kind=error]{color:#b91c1c}
-#status[data-kind=ok]{color:#15803d}
-.help{margin-top:2rem;font-size:.9rem;opacity:.85}
-form.inline{display:inline}
-`;
+import { currentBranding } from "../ui/branding.ts";
+import { Shell as UiShell } from "../ui/shell.tsx";
 
 interface Shell {
   title: string;
@@ -28,19 +16,9 @@ interface Shell {
 }
 
 export const Layout: FC<Shell> = ({ title, nonce, script, children }) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
-      <title>{title} · Vigil</title>
-      <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
-      {script ? <script type="module" src={script} nonce={nonce} /> : null}
-    </head>
-    <body>
-      <main>{children}</main>
-    </body>
-  </html>
+  <UiShell title={title} nonce={nonce} script={script} branding={currentBranding()}>
+    {children}
+  </UiShell>
 );
 
 const Status: FC = () => <p id="status" role="status" aria-live="polite" />;
@@ -66,7 +44,7 @@ export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
         The page you asked for needs you to be signed in. Use your passkey: your device will ask for your
         fingerprint, face, PIN or security key.
       </p>
-      <button id="start" type="button" disabled autofocus>
+      <button id="start" class="primary" type="button" disabled autofocus>
         Sign in with a passkey
       </button>
       <Status />
@@ -83,7 +61,7 @@ export const StepUpPage: FC<CeremonyPage & { userId: string }> = ({ nonce, scrip
         This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
         your passkey (fingerprint, face, PIN or security key) to continue.
       </p>
-      <button id="start" type="button" disabled autofocus>
+      <button id="start" class="primary" type="button" disabled autofocus>
         Verify with my passkey
       </button>
       <Status />
@@ -110,7 +88,7 @@ export const EnrollPage: FC<CeremonyPage & { token: string; userId: string }> = 
         key: it replaces a password, and your device will ask for your fingerprint, face or PIN.
       </p>
       <p>This link works once. After it, you sign in with the passkey.</p>
-      <button id="start" type="button" disabled autofocus>
+      <button id="start" class="primary" type="button" disabled autofocus>
         Create a passkey
       </button>
       <Status />
