@@ -141,6 +141,31 @@ export interface StoreHealth {
   readonly kind: "redis" | "memory";
 }
 
+/** One admin or self-service change: who did what to whom, when, from where, and how it ended. */
+export interface AuditRecord {
+  /** Epoch ms. */
+  at: number;
+  /** Who: a user id (console, account page), "admin-token" (API) or "cli:<os user>@<host>". */
+  actor: string;
+  via: "api" | "cli" | "console" | "account";
+  /** What, e.g. suspend, set_groups, delete_passkey, delete_user. */
+  action: string;
+  /** The user (or "user/session") acted on. */
+  target: string;
+  /** Client address, "local" for the CLI. */
+  ip: string;
+  /** "ok" or the refusal's code (e.g. user_not_found). */
+  result: string;
+  /** Small non-secret details (new groups, sessions revoked); never a link or token. */
+  detail?: string | undefined;
+}
+
+/** The audit trail: bounded (oldest records dropped past a configured size), newest first. */
+export interface AuditLog {
+  append(record: AuditRecord): Promise<void>;
+  recent(limit: number): Promise<AuditRecord[]>;
+}
+
 /** Everything stateful, as one bundle built once in main.ts. */
 export interface Stores {
   decisions: DecisionStateReader;
@@ -151,6 +176,7 @@ export interface Stores {
   counters: CounterStore;
   replay: ReplayGuard;
   health: StoreHealth;
+  audit: AuditLog;
 }
 
 /** Key for the dynamic IP reputation counter in CounterStore; read by the decision script too. */

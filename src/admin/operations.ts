@@ -6,6 +6,7 @@
  * Errors are AdminError(status, code, message): 404 for unknown users, sessions and passkeys,
  * 400 for bad input. Enrollment links are secrets: returned, never logged.
  */
+import type { AuditTrail } from "../audit/trail.ts";
 import type { Config } from "../config/load.ts";
 import type { Session, User } from "../core/types.ts";
 import type { StoredCredential, Stores } from "../ports.ts";
@@ -30,6 +31,8 @@ export interface AdminDeps {
   clock: () => number;
   /** Counts revoked sessions (vigil_sessions_revoked_total{cause}). */
   onRevoked?: (cause: RevokeCause, count: number) => void;
+  /** Where every change (and every refused change) is recorded, bound to who is acting. */
+  audit?: AuditTrail;
 }
 
 /** A session as admins see it: the public handle, never the cookie token. */
@@ -121,6 +124,25 @@ export function createAdminOperations(deps: AdminDeps) {
     if (count > 0) deps.onRevoked?.(cause, count);
   };
 
+  /** Runs one change and writes its audit record: "ok" with `detail`, or the refusal's code. */
+  async function audited<T>(
+    action: string,
+    target: string,
+    work: () => Promise<T>,
+    detail?: (result: T) => string | undefined,
+  ): Promise<T> {
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      const code = error instanceof AdminError ? error.code : "error";
+      await deps.audit?.record({ action, target, result: code });
+      throw error;
+    }
+    await deps.audit?.record({ action, target, result: "ok", detail: detail?.(result) });
+    return result;
+  }
+
   async function requireUser(userId: string): Promise<User> {
     const user = await stores.users.get(userId);
     if (!user) throw new AdminError(404, "user_not_found", `no user ${JSON.stringify(userId)}`);
@@ -150,47 +172,78 @@ export function createAdminOperations(deps: AdminDeps) {
 
     /** Revokes one session by its public handle (when `userId` is given, only one of that user's). */
     async revokeSession(sessionId: string, userId?: string): Promise<{ session: string; user: string }> {
-      const session = await stores.sessions.get(sessionId);
-      if (!session || (userId !== undefined && session.userId !== userId)) {
-        throw new AdminError(404, "session_not_found", "no such session");
-      }
-      if (!(await stores.sessions.delete(sessionId))) {
-        throw new AdminError(404, "session_not_found", "no such session");
-      }
-      revoked("admin", 1);
-      return { session: sessionId, user: session.userId };
+      const target = userId ?? `session ${sessionId.slice(0, 16)}`;
+      return audited(
+        "revoke_session",
+        target,
+        async () => {
+          const session = await stores.sessions.get(sessionId);
+          if (!session || (userId !== undefined && session.userId !== userId)) {
+            throw new AdminError(404, "session_not_found", "no such session");
+          }
+          if (!(await stores.sessions.delete(sessionId))) {
+            throw new AdminError(404, "session_not_found", "no such session");
+          }
+          revoked("admin", 1);
+          return { session: sessionId, user: session.userId };
+        },
+        (r) => `user ${r.user}, session ${r.session.slice(0, 16)}`,
+      );
     },
 
     async revokeUserSessions(userId: string, cause: RevokeCause = "admin"): Promise<{ revoked: number }> {
-      await requireUser(userId);
-      const count = await stores.sessions.deleteByUser(userId);
-      revoked(cause, count);
-      return { revoked: count };
+      return audited(
+        "revoke_user_sessions",
+        userId,
+        async () => {
+          await requireUser(userId);
+          const count = await stores.sessions.deleteByUser(userId);
+          revoked(cause, count);
+          return { revoked: count };
+        },
+        (r) => `revoked ${r.revoked}`,
+      );
     },
 
     /** Suspends the user (every /auth answers 403 user_suspended) and revokes all their sessions. */
     async suspend(userId: string): Promise<UserView & { revoked: number }> {
-      await requireUser(userId);
-      // Status first: from this instant every replica refuses the user, sessions or tokens alike.
-      await stores.users.update(userId, { status: "suspended" });
-      const count = await stores.sessions.deleteByUser(userId);
-      revoked("suspend", count);
-      return { ...toUserView(await requireUser(userId)), revoked: count };
+      return audited(
+        "suspend",
+        userId,
+        async () => {
+          await requireUser(userId);
+          // Status first: from this instant every replica refuses the user, sessions or tokens alike.
+          await stores.users.update(userId, { status: "suspended" });
+          const count = await stores.sessions.deleteByUser(userId);
+          revoked("suspend", count);
+          return { ...toUserView(await requireUser(userId)), revoked: count };
+        },
+        (r) => `revoked ${r.revoked}`,
+      );
     },
 
     async resume(userId: string): Promise<UserView> {
-      await requireUser(userId);
-      await stores.users.update(userId, { status: "active" });
-      return toUserView(await requireUser(userId));
+      return audited("resume", userId, async () => {
+        await requireUser(userId);
+        await stores.users.update(userId, { status: "active" });
+        return toUserView(await requireUser(userId));
+      });
     },
 
     async setGroups(userId: string, groups: readonly string[]): Promise<UserView> {
-      const clean = validateGroups(groups);
-      await requireUser(userId);
-      if (!(await stores.users.update(userId, { groups: clean }))) {
-        throw new AdminError(404, "user_not_found", `no user ${JSON.stringify(userId)}`);
-      }
-      return toUserView(await requireUser(userId));
+      return audited(
+        "set_groups",
+        userId,
+        async () => {
+          const clean = validateGroups(groups);
+          await requireUser(userId);
+          if (!(await stores.users.update(userId, { groups: clean }))) {
+            throw new AdminError(404, "user_not_found", `no user ${JSON.stringify(userId)}`);
+          }
+          return toUserView(await requireUser(userId));
+        },
+        (r) => `groups ${r.groups.join(",")}`,
+      );
     },
 
     async listCredentials(userId: string): Promise<CredentialView[]> {
@@ -200,12 +253,27 @@ export function createAdminOperations(deps: AdminDeps) {
     },
 
     async deleteCredential(userId: string, credentialId: string): Promise<{ deleted: string }> {
-      await requireUser(userId);
-      const credential = await stores.credentials.get(credentialId);
-      if (!credential || credential.userId !== userId || !(await stores.credentials.delete(credentialId))) {
-        throw new AdminError(404, "passkey_not_found", `user ${JSON.stringify(userId)} has no such passkey`);
-      }
-      return { deleted: credentialId };
+      return audited(
+        "delete_passkey",
+        userId,
+        async () => {
+          await requireUser(userId);
+          const credential = await stores.credentials.get(credentialId);
+          if (
+            !credential ||
+            credential.userId !== userId ||
+            !(await stores.credentials.delete(credentialId))
+          ) {
+            throw new AdminError(
+              404,
+              "passkey_not_found",
+              `user ${JSON.stringify(userId)} has no such passkey`,
+            );
+          }
+          return { deleted: credentialId };
+        },
+        (r) => `passkey ${r.deleted.slice(0, 16)}`,
+      );
     },
 
     /**
@@ -216,29 +284,37 @@ export function createAdminOperations(deps: AdminDeps) {
       userId: string,
       input: { groups?: string[] | undefined; displayName?: string | undefined },
     ): Promise<{ url: string; expires_at: string; user: UserView }> {
-      const groups = input.groups ? validateGroups(input.groups) : undefined;
-      let minted: Awaited<ReturnType<typeof mintEnrollment>>;
-      try {
-        minted = await mintEnrollment(
-          { stores, config: deps.config },
-          { userId, groups, displayName: input.displayName },
-          deps.clock(),
-        );
-      } catch (error) {
-        if ((error as Error).message.startsWith("mintEnrollment:")) {
-          throw new AdminError(
-            400,
-            "invalid_user",
-            (error as Error).message.replace(/^mintEnrollment: /, ""),
-          );
-        }
-        throw error;
-      }
-      return {
-        url: minted.url,
-        expires_at: iso(minted.expiresAt),
-        user: toUserView(await requireUser(userId.trim())),
-      };
+      return audited(
+        "mint_enrollment",
+        userId,
+        async () => {
+          const groups = input.groups ? validateGroups(input.groups) : undefined;
+          let minted: Awaited<ReturnType<typeof mintEnrollment>>;
+          try {
+            minted = await mintEnrollment(
+              { stores, config: deps.config },
+              { userId, groups, displayName: input.displayName },
+              deps.clock(),
+            );
+          } catch (error) {
+            if ((error as Error).message.startsWith("mintEnrollment:")) {
+              throw new AdminError(
+                400,
+                "invalid_user",
+                (error as Error).message.replace(/^mintEnrollment: /, ""),
+              );
+            }
+            throw error;
+          }
+          return {
+            url: minted.url,
+            expires_at: iso(minted.expiresAt),
+            user: toUserView(await requireUser(userId.trim())),
+          };
+        },
+        // The link itself is a secret: never in a record.
+        (r) => `expires ${r.expires_at}`,
+      );
     },
   };
 }

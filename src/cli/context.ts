@@ -5,9 +5,12 @@
  * Exit codes: 0 done; 1 the operation failed (unknown user/session/passkey, store unreachable);
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
+import { hostname, userInfo } from "node:os";
 import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
 import { type AdminOperations, createAdminOperations } from "../admin/operations.ts";
+import { type AuditActor, createAuditTrail } from "../audit/trail.ts";
 import { type Config, loadConfig } from "../config/load.ts";
+import { createLogger } from "../observe/logger.ts";
 import type { Stores } from "../ports.ts";
 
 export class CliError extends Error {
@@ -48,6 +51,17 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Who runs the CLI: the operating-system account and host (the CLI has no other identity). */
+export function cliActor(): AuditActor {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (e.g. an arbitrary uid in a container)
+  }
+  return { actor: `cli:${user}@${hostname()}`, via: "cli", ip: "local" };
+}
+
 export function createCliContext(
   io: CliIo,
   env: Record<string, string | undefined> = process.env,
@@ -78,7 +92,7 @@ export function createCliContext(
       client.disconnect();
       throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
     }
-    stores = createRedisStores(client, cfg.redis.prefix);
+    stores = createRedisStores(client, cfg.redis.prefix, { auditMaxRecords: cfg.audit.max_records });
     return stores;
   };
   return {
@@ -88,7 +102,10 @@ export function createCliContext(
     stores: getStores,
     async ops() {
       const cfg = getConfig();
-      return createAdminOperations({ stores: await getStores(), config: cfg, clock: Date.now });
+      const store = await getStores();
+      // The CLI's changes are audited like the API's: to stderr as log lines and to the shared trail.
+      const audit = createAuditTrail(store.audit, createLogger("info", process.stderr), cliActor(), Date.now);
+      return createAdminOperations({ stores: store, config: cfg, clock: Date.now, audit });
     },
     clock: Date.now,
     async close() {

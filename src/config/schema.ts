@@ -203,6 +203,12 @@ export const configSchema = z
         max_age: duration("1h"),
       })
       .prefault({}),
+    audit: z
+      .object({
+        /** Records kept in the audit stream (Redis trims the oldest, approximately: MAXLEN ~). */
+        max_records: z.number().int().min(100).max(1_000_000).default(10_000),
+      })
+      .prefault({}),
     ui: z
       .object({
         /** Shown beside the product name in every page's header, e.g. "Example Corp sign-in". */

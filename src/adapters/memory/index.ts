@@ -3,7 +3,9 @@
  * (REDIS_URL unset); state is lost on restart. Same semantics as adapters/redis, proven by the
  * shared contract suite (test/adapters/store-contract.ts).
  */
+import { DEFAULT_AUDIT_MAX_RECORDS } from "../../audit/record.ts";
 import type { Stores } from "../../ports.ts";
+import { createMemoryAuditLog } from "./audit-log.ts";
 import { createMemoryCredentialStore } from "./credential-store.ts";
 import { createMemoryDecisionStateReader } from "./decision-state-reader.ts";
 import { createMemoryState } from "./memory-state.ts";
@@ -15,7 +17,7 @@ import {
 } from "./small-stores.ts";
 import { createMemoryUserStore } from "./user-store.ts";
 
-export function createMemoryStores(): Stores {
+export function createMemoryStores(options: { auditMaxRecords?: number } = {}): Stores {
   const state = createMemoryState();
   return {
     decisions: createMemoryDecisionStateReader(state),
@@ -26,5 +28,6 @@ export function createMemoryStores(): Stores {
     counters: createMemoryCounterStore(state),
     replay: createMemoryReplayGuard(state),
     health: { kind: "memory", ping: async () => true, close: async () => {} },
+    audit: createMemoryAuditLog(options.auditMaxRecords ?? DEFAULT_AUDIT_MAX_RECORDS),
   };
 }

@@ -5,7 +5,9 @@
  *   const stores = createRedisStores(client, config.redis.prefix);
  */
 import type Redis from "ioredis";
+import { DEFAULT_AUDIT_MAX_RECORDS } from "../../audit/record.ts";
 import type { Stores } from "../../ports.ts";
+import { createRedisAuditLog } from "./audit-log.ts";
 import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
@@ -23,7 +25,11 @@ export { keyLayout } from "./keys.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
 
-export function createRedisStores(client: Redis, prefix: string = DEFAULT_REDIS_PREFIX): Stores {
+export function createRedisStores(
+  client: Redis,
+  prefix: string = DEFAULT_REDIS_PREFIX,
+  options: { auditMaxRecords?: number } = {},
+): Stores {
   const keys = keyLayout(prefix);
   const context: RedisContext = { client, keys, scripts: defineScripts(client, keys) };
   return {
@@ -35,5 +41,10 @@ export function createRedisStores(client: Redis, prefix: string = DEFAULT_REDIS_
     counters: createRedisCounterStore(context),
     replay: createRedisReplayGuard(context),
     health: createRedisStoreHealth(context),
+    audit: createRedisAuditLog(
+      client,
+      `${prefix}{audit}`,
+      options.auditMaxRecords ?? DEFAULT_AUDIT_MAX_RECORDS,
+    ),
   };
 }

@@ -13,6 +13,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
+import { createAuditTrail } from "../../audit/trail.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
@@ -54,12 +55,20 @@ type Audit = { action: string; user?: string | undefined; session?: string | und
 // biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
 export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void {
   const { config, logger } = deps;
-  const ops: AdminOperations = createAdminOperations({
-    stores: deps.stores,
-    config,
-    clock: deps.clock,
-    onRevoked: (cause, count) => deps.metrics.sessionsRevoked.inc({ cause }, count),
-  });
+  /** The verbs as this request's caller: every change is audited as the admin token, from its address. */
+  const opsFor = (c: Context): AdminOperations =>
+    createAdminOperations({
+      stores: deps.stores,
+      config,
+      clock: deps.clock,
+      onRevoked: (cause, count) => deps.metrics.sessionsRevoked.inc({ cause }, count),
+      audit: createAuditTrail(
+        deps.stores.audit,
+        logger,
+        { actor: "admin-token", via: "api", ip: c.env?.peer ?? "" },
+        deps.clock,
+      ),
+    });
 
   app.use("/admin/*", async (c, next) => {
     const token = config.admin.token;
@@ -142,31 +151,33 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   }
 
   app.get("/admin/users", (c) =>
-    run(c, { action: "list_users" }, async () => ({ users: await ops.listUsers() })),
+    run(c, { action: "list_users" }, async () => ({ users: await opsFor(c).listUsers() })),
   );
 
   app.get("/admin/users/:user", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "get_user", user }, async () => ({ user: await ops.getUser(user) }));
+    return run(c, { action: "get_user", user }, async () => ({ user: await opsFor(c).getUser(user) }));
   });
 
   app.get("/admin/users/:user/sessions", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "list_sessions", user }, async () => ({
-      sessions: await ops.listSessions(user),
+      sessions: await opsFor(c).listSessions(user),
     }));
   });
 
   app.delete("/admin/users/:user/sessions", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "revoke_user_sessions", user }, () => ops.revokeUserSessions(user, "admin"));
+    return run(c, { action: "revoke_user_sessions", user }, () =>
+      opsFor(c).revokeUserSessions(user, "admin"),
+    );
   });
 
   app.delete("/admin/sessions/:id", (c) => {
     const session = c.req.param("id");
     const audit: Audit = { action: "revoke_session", session };
     return run(c, audit, async () => {
-      const result = await ops.revokeSession(session);
+      const result = await opsFor(c).revokeSession(session);
       audit.user = result.user;
       return { revoked: 1, ...result };
     });
@@ -175,35 +186,35 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.post("/admin/users/:user/suspend", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "suspend", user }, async () => {
-      const { revoked, ...view } = await ops.suspend(user);
+      const { revoked, ...view } = await opsFor(c).suspend(user);
       return { user: view, revoked };
     });
   });
 
   app.post("/admin/users/:user/resume", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "resume", user }, async () => ({ user: await ops.resume(user) }));
+    return run(c, { action: "resume", user }, async () => ({ user: await opsFor(c).resume(user) }));
   });
 
   app.put("/admin/users/:user/groups", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "set_groups", user }, async () => {
       const { groups } = await body(c, groupsBody);
-      return { user: await ops.setGroups(user, groups) };
+      return { user: await opsFor(c).setGroups(user, groups) };
     });
   });
 
   app.get("/admin/users/:user/credentials", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "list_passkeys", user }, async () => ({
-      credentials: await ops.listCredentials(user),
+      credentials: await opsFor(c).listCredentials(user),
     }));
   });
 
   app.delete("/admin/users/:user/credentials/:id", (c) => {
     const user = c.req.param("user");
     const id = c.req.param("id");
-    return run(c, { action: "delete_passkey", user }, () => ops.deleteCredential(user, id));
+    return run(c, { action: "delete_passkey", user }, () => opsFor(c).deleteCredential(user, id));
   });
 
   app.post("/admin/users/:user/enrollments", (c) => {
@@ -214,7 +225,7 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
       async () => {
         const input = await body(c, enrollmentBody, true);
         // The link is a secret: it goes to the caller only (the audit line never holds it).
-        return ops.mintEnrollment(user, {
+        return opsFor(c).mintEnrollment(user, {
           groups: input.groups,
           displayName: input.displayName ?? input.display_name,
         });
