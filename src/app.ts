@@ -7,6 +7,7 @@
  * ways to /auth call the one forwardAuth handler and fail closed the same way.
  */
 import { Hono } from "hono";
+import { registerAccountRoutes } from "./http/account/routes.ts";
 import { registerAdminRoutes } from "./http/admin/index.ts";
 import type { AppDeps, AppEnv } from "./http/app-env.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
@@ -35,6 +36,7 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerPortalRoutes(app, deps);
+  registerAccountRoutes(app, deps);
 
   app.notFound((c) => {
     if (wantsHtml(c.req.header("accept"))) {

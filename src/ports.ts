@@ -89,6 +89,8 @@ export interface StoredCredential {
   lastUsedAt: number;
   /** Free label, e.g. the authenticator's AAGUID or "passkey". */
   label: string;
+  /** The name its owner gave it (account page); unset = named after its authenticator. */
+  name?: string | undefined;
 }
 
 /** What one verified assertion tells about its credential. */
@@ -109,6 +111,8 @@ export interface CredentialStore {
    */
   recordUse(credentialId: string, use: CredentialUse): Promise<boolean>;
   delete(credentialId: string): Promise<boolean>;
+  /** Sets the owner's name for a passkey; false when the credential is gone. */
+  rename(credentialId: string, name: string): Promise<boolean>;
 }
 
 /** Single-use values with a TTL: WebAuthn challenges, enrollment tokens (stored by hash). */

@@ -203,6 +203,23 @@ export const configSchema = z
         max_age: duration("1h"),
       })
       .prefault({}),
+    account: z
+      .object({
+        /** How recent a passkey check must be to add, rename or delete a passkey on /account. */
+        reauth_max_age: duration("5m"),
+      })
+      .prefault({}),
+    console: z
+      .object({
+        /** Members of this group may use the admin console at /console. */
+        group: z
+          .string()
+          .regex(/^[^\s,]{1,128}$/, "a group name: no spaces or commas")
+          .default("admins"),
+        /** How recent a passkey check must be to use the console (each page and action checks it). */
+        stepup_max_age: duration("10m"),
+      })
+      .prefault({}),
     audit: z
       .object({
         /** Records kept in the audit stream (Redis trims the oldest, approximately: MAXLEN ~). */

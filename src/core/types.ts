@@ -66,6 +66,8 @@ export interface Session {
   country: string;
   /** User-agent baseline, hashed. */
   uaHash: string;
+  /** Short browser/OS summary shown to the user on their account page (never the raw user agent). */
+  device?: string | undefined;
   /** Last seen location, for impossible travel. NaN when unknown. */
   lastLat: number;
   lastLon: number;

@@ -431,6 +431,10 @@ describe("routers: portal without auth, app with vigil, /admin with vigil-stepup
       "Path(`/logout`)",
       "PathPrefix(`/assets/`)",
       "Path(`/events`)",
+      "Path(`/account`)",
+      "PathPrefix(`/account/`)",
+      "Path(`/console`)",
+      "PathPrefix(`/console/`)",
     ];
     const rules = [
       Object.values(routers).find((r) => r.service === "vigil").rule as string,
@@ -442,7 +446,9 @@ describe("routers: portal without auth, app with vigil, /admin with vigil-stepup
       expect(rule).not.toMatch(/\/(auth|admin|metrics|readyz|healthz)\b/);
     }
     const caddy = readFileSync("traefik/Caddyfile.example", "utf8");
-    expect(caddy).toContain("@portal path / /login /stepup /enroll/* /webauthn/* /logout /assets/* /events");
+    expect(caddy).toContain(
+      "@portal path / /login /stepup /enroll/* /webauthn/* /logout /assets/* /events /account /account/* /console /console/*",
+    );
   });
 
   test("the Vigil configs load with the code's own loader and match the hosts", () => {

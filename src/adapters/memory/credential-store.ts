@@ -30,6 +30,12 @@ export function createMemoryCredentialStore(state: MemoryState): CredentialStore
       credential.backedUp = use.backedUp;
       return true;
     },
+    async rename(credentialId, name) {
+      const credential = state.credentials.get(credentialId);
+      if (credential === undefined) return false;
+      credential.name = name;
+      return true;
+    },
     async delete(credentialId) {
       const credential = state.credentials.get(credentialId);
       if (credential === undefined) return false;

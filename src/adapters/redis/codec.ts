@@ -34,6 +34,7 @@ export function sessionPatchToFields(patch: Partial<NewSession>): HashFields {
   if (patch.ip !== undefined) fields.ip = patch.ip;
   if (patch.country !== undefined) fields.country = patch.country;
   if (patch.uaHash !== undefined) fields.uaHash = patch.uaHash;
+  if (patch.device !== undefined) fields.device = patch.device;
   return fields;
 }
 
@@ -61,6 +62,7 @@ export function sessionFromFields(id: string, fields: HashFields): Session | und
     ip: fields.ip ?? "",
     country: fields.country ?? "",
     uaHash: fields.uaHash ?? "",
+    device: fields.device,
     lastLat: decodeNumber(fields.lastLat),
     lastLon: decodeNumber(fields.lastLon),
     lastLocatedAt: decodeInt(fields.lastLocatedAt),
@@ -107,6 +109,7 @@ export function credentialToFields(credential: StoredCredential): HashFields {
     createdAt: String(credential.createdAt),
     lastUsedAt: String(credential.lastUsedAt),
     label: credential.label,
+    ...(credential.name !== undefined ? { name: credential.name } : {}),
   };
 }
 
@@ -124,6 +127,7 @@ export function credentialFromFields(id: string, fields: HashFields): StoredCred
     createdAt: decodeInt(fields.createdAt),
     lastUsedAt: decodeInt(fields.lastUsedAt),
     label: fields.label ?? "",
+    name: fields.name,
   };
 }
 

@@ -47,6 +47,14 @@ export function createRedisCredentialStore({ client, keys, scripts }: RedisConte
       return (await scripts.patchIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId, fields)) === 1;
     },
 
+    async rename(credentialId, name) {
+      const key = keys.credential(credentialId);
+      return (
+        (await scripts.patchIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId, ["name", name])) ===
+        1
+      );
+    },
+
     async delete(credentialId) {
       const key = keys.credential(credentialId);
       return (await scripts.takeIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId)).length > 0;

@@ -14,6 +14,7 @@ export function newSession(id: string, input: NewSession, now: number): Session 
     ip: input.ip,
     country: input.country,
     uaHash: input.uaHash,
+    device: input.device,
     lastLat: Number.NaN,
     lastLon: Number.NaN,
     lastLocatedAt: 0,

@@ -11,6 +11,14 @@ export interface PortalAsset {
   body: string;
 }
 
+let shared: Promise<PortalAsset> | undefined;
+
+/** The bundle, built once per process however many routes (portal, account) serve pages using it. */
+export function portalAsset(): Promise<PortalAsset> {
+  shared ??= buildPortalAsset();
+  return shared;
+}
+
 export async function buildPortalAsset(): Promise<PortalAsset> {
   const entry = fileURLToPath(new URL("./client/portal.ts", import.meta.url));
   const result = await Bun.build({ entrypoints: [entry], target: "browser", format: "esm", minify: true });

@@ -38,6 +38,7 @@ const token = z.string().max(128);
 
 export const registerOptionsBody = z.object({ token });
 export const registerVerifyBody = z.object({ token, response: attestation, rd });
+export const addPasskeyVerifyBody = z.object({ response: attestation });
 export const assertionOptionsBody = z.object({}).loose();
 export const assertionVerifyBody = z.object({ response: assertion, rd });
 

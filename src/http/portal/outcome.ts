@@ -2,8 +2,10 @@
  * How a portal ceremony ends: a refusal is counted (regulation, metrics), logged without secrets
  * and answered with a clear JSON error; a success signs the browser in (new session, cookie).
  */
+
 import type { NewSession } from "../../ports.ts";
 import { readSessionToken, sessionCookie } from "../../session/cookie.ts";
+import { deviceSummary } from "../../session/device-summary.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { type Client, jsonError, type Portal, type PortalContext } from "./context.ts";
 
@@ -137,6 +139,7 @@ export async function startSession(
       ip: client.ip,
       country: client.country,
       uaHash: client.uaHash,
+      device: deviceSummary(c.req.header("user-agent") ?? ""),
     },
     now,
     config.session.absolute_timeout,

@@ -122,6 +122,9 @@ export const SignedInPage: FC<{ nonce: string; userId: string }> = ({ nonce, use
     <p>
       Signed in as <strong>{userId}</strong>. You can go back to the application you were using.
     </p>
+    <p>
+      <a href="/account">Your passkeys and sessions</a>
+    </p>
     <form method="post" action="/logout">
       <button type="submit">Sign out</button>
     </form>

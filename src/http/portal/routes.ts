@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import type { AppEnv } from "../app-env.ts";
-import { buildPortalAsset } from "./assets.ts";
+import { portalAsset } from "./assets.ts";
 import {
   assertionOptionsBody,
   assertionVerifyBody,
@@ -70,7 +70,7 @@ async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promi
 }
 
 export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
-  const asset = buildPortalAsset();
+  const asset = portalAsset();
   asset.catch((error: Error) => deps.logger.error({ err: error.message }, "portal script bundle failed"));
   const portal = createPortal(deps, asset);
   const origins = expectedOrigins(deps.config);

@@ -86,6 +86,9 @@ th{font-weight:600}
 .ok,#status[data-kind=ok]{color:var(--ok)}
 #status{min-height:1.5rem;margin-top:1rem}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:1rem 0}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.notice.ok{border-left-color:var(--ok)}
+.notice.error{border-left-color:var(--danger)}
 svg.chart{max-width:100%;height:auto;color:var(--text)}
 svg.chart text{fill:var(--text);font-size:11px}
 `;

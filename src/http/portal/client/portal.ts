@@ -1,6 +1,6 @@
 /**
  * The portal's browser half, bundled by Vigil (assets.ts) and served same-origin. It runs one
- * ceremony, named by the page: data-ceremony = enroll | login | stepup. The server decides where
+ * ceremony, named by the page: data-ceremony = enroll | login | stepup | add-passkey. The server decides where
  * to go afterwards (it validates rd); this script only follows the answer's `redirect`.
  */
 import { browserSupportsWebAuthn, startAuthentication, startRegistration } from "@simplewebauthn/browser";
@@ -43,7 +43,12 @@ function explain(error: unknown): string {
 async function run(ceremony: string, data: DOMStringMap): Promise<void> {
   const rd = data.rd ?? "";
   let result: Record<string, unknown>;
-  if (ceremony === "enroll") {
+  if (ceremony === "add-passkey") {
+    const optionsJSON = (await post("/account/passkeys/options", {})) as never;
+    const response = await startRegistration({ optionsJSON });
+    say("Checking…");
+    result = await post("/account/passkeys/verify", { response });
+  } else if (ceremony === "enroll") {
     const token = data.token ?? "";
     const optionsJSON = (await post("/webauthn/register/options", { token })) as never;
     const response = await startRegistration({ optionsJSON });
