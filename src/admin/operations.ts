@@ -10,7 +10,7 @@ import type { AuditTrail } from "../audit/trail.ts";
 import type { Config } from "../config/load.ts";
 import type { Session, User } from "../core/types.ts";
 import type { StoredCredential, Stores } from "../ports.ts";
-import { mintEnrollment } from "../webauthn/enrollment.ts";
+import { mintEnrollment, revokeLinks } from "../webauthn/enrollment.ts";
 
 export type RevokeCause = "admin" | "suspend" | "event";
 
@@ -314,6 +314,56 @@ export function createAdminOperations(deps: AdminDeps) {
         },
         // The link itself is a secret: never in a record.
         (r) => `expires ${r.expires_at}`,
+      );
+    },
+
+    /**
+     * A recovery link for a user who lost their passkeys: single use, valid webauthn.recovery_ttl,
+     * and every earlier link of the user stops working. Only for an active user (resume first).
+     */
+    async mintRecovery(userId: string): Promise<{ url: string; expires_at: string; user: UserView }> {
+      return audited(
+        "mint_recovery",
+        userId,
+        async () => {
+          const user = await requireUser(userId);
+          if (user.status !== "active") {
+            throw new AdminError(409, "user_suspended", "the user is suspended: resume them first");
+          }
+          const minted = await mintEnrollment(
+            { stores, config: deps.config },
+            { userId, ttlMs: deps.config.webauthn.recovery_ttl, revokeEarlierLinks: true },
+            deps.clock(),
+          );
+          return { url: minted.url, expires_at: iso(minted.expiresAt), user: toUserView(user) };
+        },
+        // The link itself is a secret: never in a record.
+        (r) => `expires ${r.expires_at}`,
+      );
+    },
+
+    /**
+     * Deletes a user: refused everywhere at once (suspended first), then their sessions, passkeys,
+     * outstanding links and record are removed. The audit trail keeps the record of it.
+     */
+    async deleteUser(userId: string): Promise<{ deleted: string; sessions: number; passkeys: number }> {
+      return audited(
+        "delete_user",
+        userId,
+        async () => {
+          await requireUser(userId);
+          await stores.users.update(userId, { status: "suspended" });
+          const sessions = await stores.sessions.deleteByUser(userId);
+          revoked("admin", sessions);
+          let passkeys = 0;
+          for (const credential of await stores.credentials.listByUser(userId)) {
+            if (await stores.credentials.delete(credential.id)) passkeys++;
+          }
+          await revokeLinks(stores, userId);
+          await stores.users.delete(userId);
+          return { deleted: userId, sessions, passkeys };
+        },
+        (r) => `sessions ${r.sessions}, passkeys ${r.passkeys}`,
       );
     },
   };

@@ -108,6 +108,8 @@ export const configSchema = z
         origins: z.array(z.url()).default([]),
         challenge_ttl: duration("2m"),
         enrollment_ttl: duration("24h"),
+        /** Lifetime of an admin's recovery link (single use; it revokes the user's earlier links). */
+        recovery_ttl: duration("1h"),
       })
       .prefault({}),
     bootstrap: z

@@ -24,6 +24,32 @@ export interface EnrollmentInput {
   userId: string;
   displayName?: string;
   groups?: string[];
+  /** Lifetime of the link; default webauthn.enrollment_ttl. */
+  ttlMs?: number;
+  /** Make every link minted earlier for this user unusable (recovery links do). */
+  revokeEarlierLinks?: boolean;
+}
+
+/** OneTimeStore key listing a user's outstanding link keys (newest last, at most MAX_TRACKED_LINKS). */
+const linksKey = (userId: string) => `enroll-links:${userId}`;
+const MAX_TRACKED_LINKS = 10;
+
+function trackedLinks(raw: string | undefined): string[] {
+  try {
+    const parsed: unknown = JSON.parse(raw ?? "[]");
+    return Array.isArray(parsed) ? parsed.filter((key): key is string => typeof key === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Makes every outstanding link of the user unusable; returns how many were still live. */
+export async function revokeLinks(stores: Pick<Stores, "oneTime">, userId: string): Promise<number> {
+  let revoked = 0;
+  for (const key of trackedLinks(await stores.oneTime.take(linksKey(userId)))) {
+    if ((await stores.oneTime.take(key)) !== undefined) revoked++;
+  }
+  return revoked;
 }
 
 /** OneTimeStore key of an enrollment token (by hash: the store never sees the token). */
@@ -64,11 +90,20 @@ export async function mintEnrollment(
       createdAt: now,
     });
   }
+  if (input.revokeEarlierLinks) await revokeLinks(deps.stores, userId);
   const token = Buffer.from(crypto.getRandomValues(new Uint8Array(TOKEN_BYTES))).toString("base64url");
-  const ttl = deps.config.webauthn.enrollment_ttl;
+  const ttl = input.ttlMs ?? deps.config.webauthn.enrollment_ttl;
   const expiresAt = now + ttl;
   const record: EnrollmentRecord = { userId, expiresAt };
   await deps.stores.oneTime.put(enrollmentKey(token), JSON.stringify(record), ttl);
+  // Remember the link so a later recovery link or a deletion can revoke it (the list outlives
+  // every link in it: the longest link lifetime is the enrollment TTL).
+  const links = [...trackedLinks(await deps.stores.oneTime.peek(linksKey(userId))), enrollmentKey(token)];
+  await deps.stores.oneTime.put(
+    linksKey(userId),
+    JSON.stringify(links.slice(-MAX_TRACKED_LINKS)),
+    Math.max(ttl, deps.config.webauthn.enrollment_ttl),
+  );
   return { token, url: `${deps.config.publicOrigin}/enroll/${token}`, expiresAt };
 }
 

@@ -5,10 +5,12 @@
 import type { Command } from "../command.ts";
 import { check } from "./check.ts";
 import { deletePasskey } from "./delete-passkey.ts";
+import { deleteUser } from "./delete-user.ts";
 import { enroll } from "./enroll.ts";
 import { explain } from "./explain.ts";
 import { groups } from "./groups.ts";
 import { passkeys } from "./passkeys.ts";
+import { recover } from "./recover.ts";
 import { resume } from "./resume.ts";
 import { revoke } from "./revoke.ts";
 import { sessions } from "./sessions.ts";
@@ -25,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   users,
   passkeys,
   deletePasskey,
+  deleteUser,
+  recover,
   check,
   explain,
 ];

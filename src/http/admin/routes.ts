@@ -234,6 +234,17 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
     );
   });
 
+  app.delete("/admin/users/:user", (c) => {
+    const user = c.req.param("user");
+    return run(c, { action: "delete_user", user }, () => opsFor(c).deleteUser(user));
+  });
+
+  app.post("/admin/users/:user/recovery", (c) => {
+    const user = c.req.param("user");
+    // The link is a secret: it goes to the caller only (the audit line never holds it).
+    return run(c, { action: "mint_recovery", user }, () => opsFor(c).mintRecovery(user), 201);
+  });
+
   app.all("/admin/*", (c) =>
     c.json({ error: "not_found", message: "no such admin endpoint" }, 404, NO_STORE),
   );
