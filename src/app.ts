@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { registerAccountRoutes } from "./http/account/routes.ts";
 import { registerAdminRoutes } from "./http/admin/index.ts";
 import type { AppDeps, AppEnv } from "./http/app-env.ts";
+import { registerConsoleRoutes } from "./http/console/routes.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
@@ -37,6 +38,7 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   registerEventRoutes(app, deps);
   registerPortalRoutes(app, deps);
   registerAccountRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
 
   app.notFound((c) => {
     if (wantsHtml(c.req.header("accept"))) {

@@ -90,7 +90,23 @@ th{font-weight:600}
 .notice.ok{border-left-color:var(--ok)}
 .notice.error{border-left-color:var(--danger)}
 svg.chart{max-width:100%;height:auto;color:var(--text)}
-svg.chart text{fill:var(--text);font-size:11px}
+svg.chart text{fill:var(--text);font-size:12px}
+svg.chart .axis{stroke:var(--border)}
+svg.chart .line{fill:none;stroke-width:2}
+svg.chart .point{fill:var(--background);stroke-width:2}
+svg.chart .bar{fill:var(--accent)}
+.swatch{display:inline-block;width:1.5rem;border-top-width:3px;border-top-style:solid;vertical-align:middle;margin-right:.3rem}
+.line-allow,.swatch-allow{stroke:var(--ok);border-color:var(--ok)}
+.line-deny,.swatch-deny{stroke:var(--danger);border-color:var(--danger)}
+.line-login,.swatch-login{stroke:var(--accent);border-color:var(--accent)}
+.line-stepup,.swatch-stepup{stroke:var(--text);stroke-dasharray:6 3;border-color:var(--text);border-top-style:dashed}
+.line-rate_limited,.line-unavailable,.line-bad_request,.swatch-rate_limited,.swatch-unavailable,.swatch-bad_request{stroke:var(--muted);stroke-dasharray:2 3;border-color:var(--muted);border-top-style:dotted}
+ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1.5rem}
+.figure{font-size:1.6rem;font-weight:600}
+.qr{background:#fff;padding:.5rem;display:inline-block;width:14rem}
+.qr svg{width:100%;height:auto;display:block}
+.link-once{word-break:break-all}
 `;
 
 const hash = createHash("sha256").update(STYLESHEET).digest("hex").slice(0, 16);

@@ -1,0 +1,202 @@
+/**
+ * The admin console in a real Chromium with a virtual authenticator, against a real Redis: an admin
+ * passes the passkey check, watches the overview move, finds a user, sets groups, suspends and
+ * resumes them, mints a recovery link (with its QR code), reads the audit trail and deletes the
+ * user. Authorization: a non-admin gets nothing, cross-origin posts are refused, a stale passkey
+ * check sends the admin to step-up, and a revoked admin session loses the console on the next click.
+ * axe-core passes on every console page.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
+import { addVirtualAuthenticator, hasChromium, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { checkPage, watchCspViolations } from "../helpers/page-checks.ts";
+import { signIn } from "../helpers/vigil.ts";
+import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
+
+const STEP_TIMEOUT = 15_000;
+
+describe.skipIf(!hasChromium())("admin console", () => {
+  let portal: Portal;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let cspRefusals: string[];
+  let bobToken = "";
+
+  beforeAll(async () => {
+    portal = await startPortal();
+    browser = await launchChromium(STEP_TIMEOUT);
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    cspRefusals = watchCspViolations(page);
+    await addVirtualAuthenticator(context, page);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await portal?.close();
+  });
+
+  const auth = (path: string, token: string | undefined) =>
+    fetch(`${portal.url}/auth`, {
+      headers: forwardAuthHeaders(`http://${APP_HOST}${path}`, token ? `vigil_session=${token}` : undefined),
+      redirect: "manual",
+    });
+  const adminToken = async () =>
+    (await context.cookies(portal.origin)).find((c) => c.name === "vigil_session")?.value ?? "";
+  const figure = async (id: string) => Number(await page.locator(`#${id}`).textContent());
+
+  test("enrolled admin: the console asks for a passkey check, then shows the overview, which moves", async () => {
+    const minted = await mintEnrollment(
+      { stores: portal.stores, config: portal.config },
+      { userId: "root", groups: ["admins"] },
+      Date.now(),
+    );
+    await page.goto(minted.url);
+    await runCeremony(page);
+    await page.waitForURL(`${portal.origin}/`);
+
+    await page.goto(`${portal.origin}/console`);
+    await page.waitForURL(/\/stepup\?rd=/);
+    await runCeremony(page);
+    await page.waitForURL(`${portal.origin}/console`);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Overview");
+    const before = await figure("decisions-total");
+
+    // Traffic through /auth: allowed, refused (no identity) and a step-up challenge.
+    const { token } = await signIn(portal.stores, { id: "bob", groups: ["staff"] }, Date.now());
+    bobToken = token;
+    for (let i = 0; i < 5; i++) expect((await auth("/home", token)).status).toBe(200);
+    expect((await auth("/home", undefined)).status).toBe(302);
+    expect((await auth("/admin/x", token)).status).toBe(302);
+    await page.reload();
+    expect(await figure("decisions-total")).toBe(before + 7);
+    expect(await figure("stepup-challenges")).toBeGreaterThanOrEqual(1);
+    await expect(page.locator("svg.chart .line-allow polyline").count()).resolves.toBe(1);
+    expect(await checkPage(page, "console-overview")).toEqual([]);
+  }, 90_000);
+
+  test("find a user, set groups, suspend and resume: effective on /auth at once, audited", async () => {
+    await page.getByLabel("Find a user").fill("bo");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/\/console\/users\?q=bo/);
+    await page.getByRole("link", { name: "bob" }).click();
+    await page.waitForURL(`${portal.origin}/console/users/bob`);
+    expect(await checkPage(page, "console-user")).toEqual([]);
+
+    await page.getByLabel("Groups (comma-separated)").fill("staff, finance");
+    await page.getByRole("button", { name: "Save groups" }).click();
+    await page.waitForURL(/m=groups_set/);
+    expect((await portal.stores.users.get("bob"))?.groups).toEqual(["staff", "finance"]);
+
+    expect((await auth("/home", bobToken)).status).toBe(200);
+    await page.getByRole("button", { name: "Suspend" }).click();
+    await page.waitForURL(/m=suspended/);
+    await expect(page.locator("#user-status").textContent()).resolves.toBe("suspended");
+    expect(await portal.stores.sessions.listByUser("bob")).toEqual([]);
+    expect((await auth("/home", bobToken)).status).toBe(302);
+
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.waitForURL(/m=resumed/);
+    await expect(page.locator("#user-status").textContent()).resolves.toBe("active");
+  }, 60_000);
+
+  test("a recovery link is shown once with its QR code and works; the audit trail shows every change", async () => {
+    await page.getByRole("button", { name: "New recovery link" }).click();
+    await expect(page.locator("h1").textContent()).resolves.toBe("Recovery link");
+    const link = (await page.locator("#minted-link").textContent()) ?? "";
+    expect(link).toStartWith(`${portal.origin}/enroll/`);
+    await expect(page.locator(".qr svg path").count()).resolves.toBeGreaterThan(0);
+    expect(await checkPage(page, "console-link")).toEqual([]);
+    expect((await fetch(`${portal.url}${new URL(link).pathname}`)).status).toBe(200);
+    // The link never reaches the log or the audit trail.
+    expect(portal.logLines.join("")).not.toContain(new URL(link).pathname);
+
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.waitForURL(`${portal.origin}/console/audit`);
+    const rows = await page.locator("tbody tr").allTextContents();
+    expect(rows.slice(0, 4).map((row) => /(mint_recovery|resume|suspend|set_groups)/.exec(row)?.[1])).toEqual(
+      ["mint_recovery", "resume", "suspend", "set_groups"],
+    );
+    for (const row of rows.slice(0, 4)) expect(row).toContain("root (console)");
+    expect(rows.join("\n")).not.toContain(new URL(link).pathname);
+    expect(await checkPage(page, "console-audit")).toEqual([]);
+  }, 60_000);
+
+  test("delete a user: a wrong confirmation changes nothing, the right one removes them", async () => {
+    await page.goto(`${portal.origin}/console/users/bob`);
+    await page.getByLabel("Type bob to confirm").fill("bobby");
+    await page.getByRole("button", { name: "Delete user" }).click();
+    await page.waitForURL(/m=confirm_mismatch/);
+    expect(await portal.stores.users.get("bob")).toBeDefined();
+    await page.getByLabel("Type bob to confirm").fill("bob");
+    await page.getByRole("button", { name: "Delete user" }).click();
+    await page.waitForURL(/\/console\/users\?m=user_deleted/);
+    expect(await portal.stores.users.get("bob")).toBeUndefined();
+    expect((await portal.stores.audit.recent(1))[0]).toMatchObject({
+      action: "delete_user",
+      target: "bob",
+      actor: "root",
+      via: "console",
+    });
+    expect(cspRefusals).toEqual([]);
+  }, 60_000);
+
+  test("a non-admin gets nothing from the console, pages or actions", async () => {
+    const { token } = await signIn(portal.stores, { id: "mallory", groups: ["staff"] }, Date.now(), {
+      stepUpAt: Date.now(),
+    });
+    const cookie = `vigil_session=${token}`;
+    for (const path of ["/console", "/console/users", "/console/users/root", "/console/audit"]) {
+      const answer = await fetch(`${portal.url}${path}`, { headers: { cookie, accept: "text/html" } });
+      expect(answer.status).toBe(403);
+      const body = await answer.text();
+      expect(body).toContain("for administrators only");
+      expect(body).not.toContain("root");
+    }
+    const forged = await fetch(`${portal.url}/console/users/root/suspend`, {
+      method: "POST",
+      headers: { cookie, origin: portal.origin, "content-type": "application/x-www-form-urlencoded" },
+      body: "",
+      redirect: "manual",
+    });
+    expect(forged.status).toBe(403);
+    expect((await portal.stores.users.get("root"))?.status).toBe("active");
+  });
+
+  test("cross-origin and cross-site posts are refused even with the admin's own cookie", async () => {
+    await signIn(portal.stores, { id: "carl" }, Date.now());
+    const cookie = `vigil_session=${await adminToken()}`;
+    for (const headers of <Array<Record<string, string>>>[
+      { origin: "https://evil.example" },
+      { origin: portal.origin, "sec-fetch-site": "cross-site" },
+      {},
+    ]) {
+      const answer = await fetch(`${portal.url}/console/users/carl/suspend`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: "",
+        redirect: "manual",
+      });
+      expect(answer.status).toBe(403);
+    }
+    expect((await portal.stores.users.get("carl"))?.status).toBe("active");
+  });
+
+  test("a stale passkey check goes back to step-up; a revoked admin session loses the console on the next click", async () => {
+    await page.goto(`${portal.origin}/console`);
+    portal.clock.now = Date.now() + portal.config.console.stepup_max_age + 60_000;
+    await page.getByRole("link", { name: "Users", exact: true }).click();
+    await page.waitForURL(/\/stepup\?rd=/);
+    portal.clock.now = undefined;
+
+    await page.goto(`${portal.origin}/console`);
+    await portal.stores.sessions.deleteByUser("root");
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.waitForURL(/\/login\?rd=/);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Sign in");
+  }, 60_000);
+});
