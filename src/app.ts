@@ -62,9 +62,12 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
       );
     }
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
-    return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {
-      "cache-control": "no-store",
-    });
+    if (c.req.path === FORWARD_AUTH_PATH) {
+      return c.json({ error: "internal_error" }, 503, { "cache-control": "no-store" });
+    }
+    // The portal's pages show `message` to the person (e.g. signing in while the store is down).
+    const message = "Something failed on our side and nothing was changed. Try again in a moment.";
+    return c.json({ error: "internal_error", message }, 500, { "cache-control": "no-store" });
   });
   return app;
 }
