@@ -266,6 +266,25 @@ describe.skipIf(!hasChromium())("account page", () => {
     for (const r of records) expect(r).toMatchObject({ actor: "alice", target: "alice", ip: "127.0.0.1" });
   });
 
+  test("the header's sign-out ends this session: /auth refuses its cookie at once", async () => {
+    await page.goto(`${portal.origin}/account`);
+    const token = (await cookieToken()) ?? "";
+    expect((await auth(token)).status).toBe(200);
+    await page.locator("header").getByRole("button", { name: "Sign out" }).click();
+    await expect(page.locator("h1").textContent()).resolves.toBe("You're signed out");
+    expect((await auth(token)).status).toBe(302);
+  }, 30_000);
+
+  test("the signed-in home page's sign-out works too", async () => {
+    await page.goto(`${portal.origin}/login`);
+    await runCeremony(page);
+    await page.waitForURL(`${portal.origin}/`);
+    const token = (await cookieToken()) ?? "";
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page.locator("h1").textContent()).resolves.toBe("You're signed out");
+    expect((await auth(token)).status).toBe(302);
+  }, 30_000);
+
   async function removeAllAuthenticators(): Promise<void> {
     // CDP has no "list": the ids come back from addVirtualAuthenticator; the test made one before.
     await cdp.send("WebAuthn.disable");

@@ -34,6 +34,7 @@ import { loginOptions, loginVerify } from "./login.ts";
 import {
   EnrollLinkInvalidPage,
   EnrollPage,
+  FORM_PAGE_HEADERS,
   LoginPage,
   SignedInPage,
   SignedOutPage,
@@ -93,7 +94,7 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const session = await currentSession(c, deps);
     if (session === undefined) return c.redirect("/login", 302);
     const nonce = newNonce();
-    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }), 200, FORM_PAGE_HEADERS);
   });
 
   app.get("/login", async (c) => {
@@ -111,7 +112,12 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }));
+    return renderPage(
+      nonce,
+      StepUpPage({ nonce, script, rd, userId: session.userId }),
+      200,
+      FORM_PAGE_HEADERS,
+    );
   });
 
   app.get("/enroll/:token", async (c) => {
