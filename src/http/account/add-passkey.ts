@@ -10,6 +10,7 @@ import { registrationOptions, verifyRegistration } from "../../webauthn/registra
 import { addPasskeyVerifyBody } from "../portal/body.ts";
 import { type Client, jsonError, type Portal, type PortalContext } from "../portal/context.ts";
 import { admitStart, banned, refuse } from "../portal/outcome.ts";
+import { readBoundedText } from "../ui/form.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const binding = (session: Session) => `account:${session.id}`;
@@ -53,9 +54,8 @@ export async function addPasskeyVerify(
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
     return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES)
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  const text = await readBoundedText(c, MAX_BODY_BYTES);
+  if (text === undefined) return jsonError(c, 413, "body_too_large", "The request body is too large.");
   let parsed: ReturnType<typeof addPasskeyVerifyBody.safeParse>;
   try {
     parsed = addPasskeyVerifyBody.safeParse(JSON.parse(text));

@@ -1,15 +1,13 @@
-/** Reads an HTML form post (application/x-www-form-urlencoded), bounded while read. */
+/** Request bodies of the browser pages' endpoints, bounded while read (never buffered past the limit). */
 import type { Context } from "hono";
 
 export const MAX_FORM_BYTES = 8 * 1024;
 
-/** The form's fields, or undefined when the body is not a small urlencoded form. */
-export async function readForm(c: Context): Promise<URLSearchParams | undefined> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return undefined;
-  if (Number(c.req.header("content-length") ?? 0) > MAX_FORM_BYTES) return undefined;
+/** The body as text, or undefined when it is (or announces itself as) larger than maxBytes. */
+export async function readBoundedText(c: Context, maxBytes: number): Promise<string | undefined> {
+  if (Number(c.req.header("content-length") ?? 0) > maxBytes) return undefined;
   const body = c.req.raw.body;
-  if (body === null) return new URLSearchParams();
+  if (body === null) return "";
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -17,11 +15,19 @@ export async function readForm(c: Context): Promise<URLSearchParams | undefined>
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_FORM_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel();
       return undefined;
     }
     chunks.push(value);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The form's fields, or undefined when the body is not a small urlencoded form. */
+export async function readForm(c: Context): Promise<URLSearchParams | undefined> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return undefined;
+  const text = await readBoundedText(c, MAX_FORM_BYTES);
+  return text === undefined ? undefined : new URLSearchParams(text);
 }
