@@ -280,7 +280,14 @@ describe.skipIf(!hasChromium())("account page", () => {
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);
     const token = (await cookieToken()) ?? "";
-    await page.getByRole("button", { name: "Sign out" }).click();
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/logout")),
+      page.getByRole("button", { name: "Sign out" }).click(),
+    ]);
+    expect({ status: answer.status(), origin: await answer.request().headerValue("origin") }).toEqual({
+      status: 200,
+      origin: portal.origin,
+    });
     await expect(page.locator("h1").textContent()).resolves.toBe("You're signed out");
     expect((await auth(token)).status).toBe(302);
   }, 30_000);

@@ -74,6 +74,20 @@ describe.skipIf(!hasChromium())("admin console", () => {
     expect((await auth("/admin/x", token)).status).toBe(302);
     await page.reload();
     expect(await figure("decisions-total")).toBe(before + 7);
+    // More samples: bursts of allowed and denied requests (a host no rule covers: default deny).
+    for (let burst = 0; burst < 3; burst++) {
+      await Bun.sleep(300);
+      for (let i = 0; i < 4 + burst * 3; i++) await auth("/home", token);
+      for (let i = 0; i <= burst; i++) {
+        const denied = await fetch(`${portal.url}/auth`, {
+          headers: forwardAuthHeaders("http://other.localhost/x", `vigil_session=${token}`),
+          redirect: "manual",
+        });
+        expect(denied.status).toBe(403);
+      }
+      await page.reload();
+    }
+    expect(await page.locator("#deny-title").textContent()).toContain("rule_denied 6");
     expect(await figure("stepup-challenges")).toBeGreaterThanOrEqual(1);
     await expect(page.locator("svg.chart .line-allow polyline").count()).resolves.toBe(1);
     expect(await checkPage(page, "console-overview")).toEqual([]);
