@@ -61,10 +61,10 @@ describe.skipIf(!hasChromium())("one look", () => {
     await context.route(`http://${APP_HOST}:*/**`, async (route) => {
       const request = route.request();
       const cookie = (await context.cookies(request.url())).map((c) => `${c.name}=${c.value}`).join("; ");
-      const answer = await fetch(`${portal.url}/auth`, {
-        headers: forwardAuthHeaders(request.url(), cookie || undefined),
-        redirect: "manual",
-      });
+      const headers = forwardAuthHeaders(request.url(), cookie || undefined);
+      // A proxy that forwards a garbled host (the 400 page).
+      if (new URL(request.url()).pathname === "/garbled") headers["X-Forwarded-Host"] = "bad host";
+      const answer = await fetch(`${portal.url}/auth`, { headers, redirect: "manual" });
       if (answer.status === 200) {
         await route.fulfill({
           status: 200,
@@ -152,6 +152,16 @@ describe.skipIf(!hasChromium())("one look", () => {
     const api = await fetch(`${portal.url}/no/such/page`, { headers: { accept: "application/json" } });
     expect(api.status).toBe(404);
     expect(await api.json()).toEqual({ error: "not_found" });
+  }, 60_000);
+
+  test("the 400 page in the browser: same look, accessible", async () => {
+    const port = new URL(portal.origin).port;
+    const response = await page.goto(`http://${APP_HOST}:${port}/garbled`);
+    expect(response?.status()).toBe(400);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Bad request");
+    expect(await bodyBackground()).toBe(rgb(LIGHT.background));
+    expect(await checkPage(page, "bad-request-400")).toEqual([]);
+    expect(cspRefusals).toEqual([]);
   }, 60_000);
 
   test("/auth: a malformed request is a 400 page for a browser and JSON for an API client", async () => {
