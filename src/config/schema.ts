@@ -62,7 +62,7 @@ const jwtIssuerSchema = z
   .object({
     /** Namespace of the issuer's subjects: a token's user is `<id>:<sub>` unless subjects is local. */
     id: z
-      .string()
+      .string({ error: "required: a short name (e.g. corp, partner) that namespaces the issuer's users" })
       .regex(ISSUER_ID, "must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)"),
     issuer: z.string().min(1),
     audience: z.union([z.string(), z.array(z.string())]),

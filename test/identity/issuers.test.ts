@@ -279,7 +279,7 @@ describe("jwt.issuers validation", () => {
     ...extra,
   });
   test.each([
-    [[issuer({ id: undefined })], /jwt\.issuers\.0\.id/],
+    [[issuer({ id: undefined })], /jwt\.issuers\.0\.id: required: a short name/],
     [[issuer({ id: "Partner:1" })], /jwt\.issuers\.0\.id: must be 1-64 of a-z/],
     [[issuer({}), issuer({ issuer: "https://other.example" })], /jwt\.issuers: issuer ids must be unique/],
     [[issuer({}), issuer({ id: "other" })], /jwt\.issuers: each issuer may be listed once/],
