@@ -3,6 +3,7 @@
  * secure default, so an empty file (or none) is a valid single-replica setup on localhost.
  */
 import { z } from "zod";
+import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
 import { parseDuration } from "./duration.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
@@ -49,6 +50,37 @@ const keySourceSchema = z
   })
   .refine((v) => v.jwks_url !== undefined || (v.keys !== undefined && v.keys.length > 0), {
     message: "needs jwks_url or keys",
+  });
+
+/** A group, acr or amr value an issuer is trusted to assert; it must survive a comma-joined header. */
+const headerListItem = z
+  .string()
+  .regex(HEADER_LIST_ITEM, "must be 1-128 printable ASCII characters without spaces or commas");
+
+/** A bearer-token issuer and how far its tokens are believed (src/core/token-trust.ts). */
+const jwtIssuerSchema = z
+  .object({
+    /** Namespace of the issuer's subjects: a token's user is `<id>:<sub>` unless subjects is local. */
+    id: z
+      .string({ error: "required: a short name (e.g. corp, partner) that namespaces the issuer's users" })
+      .regex(ISSUER_ID, "must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)"),
+    issuer: z.string().min(1),
+    audience: z.union([z.string(), z.array(z.string())]),
+    keys: keySourceSchema,
+    algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+    groups_claim: z.string().default("groups"),
+    /** "local": `sub` names a local user, whose live status and groups apply. */
+    subjects: z.enum(["namespaced", "local"]).default("namespaced"),
+    /** Token groups believed for namespaced subjects; any other group in the token is dropped. */
+    allowed_groups: z.array(headerListItem).default([]),
+    /** acr values believed; any other acr counts as none (it never satisfies a step-up). */
+    acr_values: z.array(headerListItem).default([]),
+    /** amr values believed; the others are dropped. */
+    amr_values: z.array(headerListItem).default([]),
+  })
+  .refine((issuer) => issuer.subjects !== "local" || issuer.allowed_groups.length === 0, {
+    message: "allowed_groups has no effect with subjects: local (the user store's groups apply)",
+    path: ["allowed_groups"],
   });
 
 export const configSchema = z
@@ -113,7 +145,10 @@ export const configSchema = z
     bootstrap: z
       .object({
         /** With an empty user store, `bun start` prints a one-time enrollment link for this user. */
-        admin_user: z.string().default("admin"),
+        admin_user: z
+          .string()
+          .default("admin")
+          .refine(isLocalUserId, "must be 1-256 characters without ':' or control characters"),
         admin_groups: z.array(z.string()).default(["admins"]),
       })
       .prefault({}),
@@ -171,16 +206,14 @@ export const configSchema = z
     jwt: z
       .object({
         issuers: z
-          .array(
-            z.object({
-              issuer: z.string().min(1),
-              audience: z.union([z.string(), z.array(z.string())]),
-              keys: keySourceSchema,
-              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
-              groups_claim: z.string().default("groups"),
-            }),
-          )
-          .default([]),
+          .array(jwtIssuerSchema)
+          .default([])
+          .refine((issuers) => new Set(issuers.map((i) => i.id)).size === issuers.length, {
+            message: "issuer ids must be unique (each names its own subject namespace)",
+          })
+          .refine((issuers) => new Set(issuers.map((i) => i.issuer)).size === issuers.length, {
+            message: "each issuer may be listed once",
+          }),
         clock_skew: duration("30s"),
         jwks_cache: duration("10m"),
         /** An unknown kid refetches the JWKS (key rotation), at most once per cooldown. */

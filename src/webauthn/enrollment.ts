@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Config } from "../config/load.ts";
+import { isLocalUserId } from "../core/names.ts";
 import type { Stores } from "../ports.ts";
 
 const TOKEN_BYTES = 32;
@@ -55,6 +56,10 @@ export async function mintEnrollment(
     throw new Error("mintEnrollment: userId must be 1-256 printable characters");
   }
   const existing = await deps.stores.users.get(userId);
+  if (!existing && !isLocalUserId(userId)) {
+    // `:` is reserved: `<issuer>:<sub>` names a bearer-token user that is not a local one.
+    throw new Error("mintEnrollment: a new userId may not contain ':'");
+  }
   if (!existing) {
     await deps.stores.users.put({
       id: userId,

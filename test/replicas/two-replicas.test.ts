@@ -73,7 +73,18 @@ beforeAll(async () => {
     JSON.stringify({
       trusted_proxies: ["127.0.0.1/32", "::1/128"],
       redis: { prefix },
-      jwt: { issuers: [{ issuer: ISSUER, audience: "vigil", keys: { keys: [jwk] }, algorithms: ["ES256"] }] },
+      jwt: {
+        issuers: [
+          {
+            id: "idp",
+            issuer: ISSUER,
+            audience: "vigil",
+            keys: { keys: [jwk] },
+            algorithms: ["ES256"],
+            subjects: "local",
+          },
+        ],
+      },
     }),
   );
   env = {

@@ -254,7 +254,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     try {
       state = await stores.decisions.read({
         sessionId,
-        userId: claims?.sub,
+        userId: claims?.userId,
         clientIp: facts.clientIp,
         now,
         rateWindowMs: config.risk.rate.window,

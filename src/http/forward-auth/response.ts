@@ -4,6 +4,7 @@
  * no-store: a cached allow would outlive a revocation.
  */
 import type { Decision, RequestFacts } from "../../core/types.ts";
+import { headerList } from "./headers.ts";
 
 export interface ResponseSettings {
   /** Portal origin, e.g. https://auth.example.com */
@@ -66,9 +67,9 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
       const identity = decision.identity;
       if (identity) {
         headers["x-auth-user"] = headerSafe(identity.userId);
-        headers["x-auth-groups"] = headerSafe(identity.groups.join(","));
+        headers["x-auth-groups"] = headerList(identity.groups);
         headers["x-auth-acr"] = headerSafe(identity.acr);
-        headers["x-auth-amr"] = headerSafe(identity.amr.join(","));
+        headers["x-auth-amr"] = headerList(identity.amr);
         headers["x-auth-risk"] = String(decision.risk.score);
       }
       return new Response(null, { status: 200, headers });
