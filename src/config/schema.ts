@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
+import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
@@ -20,9 +21,15 @@ const duration = (fallback: string) =>
       }
     });
 
-const cidr = z
-  .string()
-  .regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, "must be an IP address or CIDR, e.g. 10.0.0.0/8 or fd00::/8");
+/** Checked with the parser the server uses (src/net), so `vigil check` and the start agree. */
+const cidr = z.string().superRefine((text, ctx) => {
+  if (parseCidr(text.trim()) === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(text)} is not an IP address or CIDR (prefix at most /32 for IPv4, /128 for IPv6), e.g. 10.0.0.0/8 or fd00::/8`,
+    });
+  }
+});
 
 const ipListSchema = z.object({
   name: z.string().min(1),
