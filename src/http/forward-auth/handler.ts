@@ -28,7 +28,7 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
-import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
+import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
 
 export interface ForwardAuthDeps {
@@ -201,7 +201,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
 
   function refuse(error: string, fields: Record<string, string>, message: string): Response {
     countDecision("bad_request", Reason.badRequest);
-    logger.warn({ decision: "bad_request", error, ...fields }, message);
+    const peer = fields.peer === undefined ? undefined : (normaliseIp(fields.peer) ?? fields.peer);
+    logger.warn({ decision: "bad_request", error, ...fields, peer }, message);
     return badRequest(error);
   }
 
