@@ -175,14 +175,17 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.post("/admin/users/:user/suspend", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "suspend", user }, async () => {
-      const { revoked, ...view } = await ops.suspend(user);
-      return { user: view, revoked };
+      const { sessions, ...view } = await ops.suspend(user);
+      return { user: view, sessions };
     });
   });
 
   app.post("/admin/users/:user/resume", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "resume", user }, async () => ({ user: await ops.resume(user) }));
+    return run(c, { action: "resume", user }, async () => {
+      const { revoked, ...view } = await ops.resume(user);
+      return { user: view, revoked };
+    });
   });
 
   app.put("/admin/users/:user/groups", (c) => {
