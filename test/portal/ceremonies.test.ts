@@ -372,7 +372,7 @@ describe("logout", () => {
 });
 
 describe("bootstrap", () => {
-  test("prints one link for the first admin when there are no users, to print only", async () => {
+  test("prints a link for the first admin while it has no passkey, to print only", async () => {
     const fresh = await startPortal();
     try {
       const printed: string[] = [];
@@ -385,9 +385,25 @@ describe("bootstrap", () => {
       expect(printed.join("\n")).toContain(minted?.url as string);
       expect(await fresh.stores.users.get("admin")).toMatchObject({ status: "active", groups: ["admins"] });
       expect(fresh.logLines.join("")).not.toContain(minted?.token as string);
+      // Until the admin has a passkey, every start prints a fresh link; afterwards none.
+      const again = await bootstrapFirstAdmin(
+        { stores: fresh.stores, config: fresh.config },
+        () => {},
+        Date.now(),
+      );
+      expect(again?.token).toBeDefined();
+      expect(again?.token).not.toBe(minted?.token);
+      const client = new PortalClient(fresh, "198.51.100.250");
+      const soft = new SoftAuthenticator(fresh.origin);
+      const options = await client.post("/webauthn/register/options", { token: again?.token });
+      const { response } = soft.register(options.body as never);
+      expect((await client.post("/webauthn/register/verify", { token: again?.token, response })).status).toBe(
+        200,
+      );
       expect(
         await bootstrapFirstAdmin({ stores: fresh.stores, config: fresh.config }, () => {}, Date.now()),
       ).toBe(undefined);
+      expect((await client.post("/webauthn/register/options", { token: minted?.token })).status).toBe(410);
     } finally {
       await fresh.close();
     }

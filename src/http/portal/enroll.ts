@@ -38,7 +38,13 @@ export async function enrollmentUser(
   if (record === undefined) return undefined;
   const user = await portal.deps.stores.users.get(record.userId);
   if (user === undefined || user.status !== "active") return undefined;
+  if (record.firstAdmin && (await adminEnrolled(portal, user.id))) return undefined;
   return { record, user };
+}
+
+/** A first-admin link stops working once the admin has a passkey (other links were printed too). */
+async function adminEnrolled(portal: Portal, userId: string): Promise<boolean> {
+  return (await portal.deps.stores.credentials.listByUser(userId)).length > 0;
 }
 
 const linkInvalid = (c: PortalContext) =>
@@ -107,6 +113,7 @@ export async function registerVerify(
   // Consume the link now: from here on it is spent, whatever else happens.
   const link = parseEnrollmentRecord(await stores.oneTime.take(enrollmentKey(body.token)), now);
   if (link === undefined || link.userId !== record.userId) return linkInvalid(c);
+  if (link.firstAdmin && (await adminEnrolled(portal, link.userId))) return linkInvalid(c);
   const user = await stores.users.get(link.userId);
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
