@@ -255,6 +255,41 @@ describe("step-up", () => {
     expect(await snapshot("uma")).toEqual(after);
   });
 
+  test("a step-up records its own check: acr phr, its time, and the RFC 8176 methods it used", async () => {
+    const client = new PortalClient(portal, freshIp());
+    const soft = new SoftAuthenticator(portal.origin);
+    await enroll("sam", client, soft);
+    // A sign-in whose authenticator did not verify the user (userVerification "preferred").
+    client.jar.clear();
+    const signedIn = await client.post("/webauthn/login/verify", {
+      response: soft.assert(await loginOptions(client), { userVerified: false }),
+    });
+    expect(signedIn.status).toBe(200);
+    const admin = `http://${APP_HOST}/admin/panel`;
+    const ask = () =>
+      fetch(`${portal.url}/auth`, {
+        headers: forwardAuthHeaders(admin, client.cookieHeader(), client.ip),
+        redirect: "manual",
+      });
+    const [signIn] = await snapshot("sam");
+    expect(signIn?.sessions[0]).toMatchObject({ acr: "passkey", amr: ["hwk", "user"], stepUpAt: 0 });
+    expect((await ask()).status).toBe(302); // the admin rule asks for a step-up
+
+    const stepUp = await client.post("/webauthn/stepup/verify", {
+      response: soft.assert(await stepUpOptions(client)),
+    });
+    expect(stepUp.status).toBe(200);
+    const [after] = await snapshot("sam");
+    // acr is raised, the time is recorded (max_age counts from it), and amr lists the step-up's
+    // own methods: user verification was required, so "mfa" is there now.
+    expect(after?.sessions[0]).toMatchObject({ acr: "phr", amr: ["hwk", "user", "mfa"] });
+    expect(after?.sessions[0]?.stepUpAt).toBeGreaterThan(0);
+    const allowed = await ask();
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("x-auth-acr")).toBe("phr");
+    expect(allowed.headers.get("x-auth-amr")).toBe("hwk,user,mfa");
+  });
+
   test("a foreign credential (user B's passkey while signed in as A) is refused", async () => {
     const soft = new SoftAuthenticator(portal.origin);
     const alice = new PortalClient(portal, freshIp());

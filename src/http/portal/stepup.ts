@@ -1,7 +1,9 @@
 /**
  * Step-up: re-verification of the signed-in user (user verification required, allowCredentials =
  * that user's passkeys only, and the asserted credential must be one of them). On success the
- * session is rotated with acr = stepup.acr, amr upgraded, stepUpAt = now and a fresh baseline.
+ * session is rotated with acr = stepup.acr, stepUpAt = now (what max_age is measured against), a
+ * fresh baseline, and amr = this check's own RFC 8176 methods (hwk|swk, user, mfa). With the
+ * passkey the user signed in with, amr stays as it was: RFC 8176 has no value for freshness.
  */
 import type { Session } from "../../core/types.ts";
 import { sessionCookie } from "../../session/cookie.ts";
