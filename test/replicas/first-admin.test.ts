@@ -20,18 +20,25 @@ const replicas: Replica[] = [];
 
 const LINK = /https?:\/\/\S+\/enroll\/([A-Za-z0-9_-]{43})/;
 
-/** The enrollment token a replica printed on stdout, waiting a little for the line. */
-async function printedToken(replica: Replica): Promise<string | undefined> {
-  const end = Date.now() + 3000;
+/**
+ * What a replica printed on stdout up to its "vigil listening" line: the first-admin link, when
+ * there is one, comes before it (it is printed before the server starts).
+ */
+async function startupOutput(replica: Replica): Promise<string> {
+  const end = Date.now() + 10_000;
   for (;;) {
-    const token = LINK.exec(replica.output())?.[1];
-    if (token !== undefined || Date.now() > end) return token;
+    const output = replica.output();
+    const listening = output.indexOf('"msg":"vigil listening"');
+    if (listening >= 0) return output.slice(0, listening);
+    if (Date.now() > end) throw new Error(`no "vigil listening" line: ${output}`);
     await Bun.sleep(25);
   }
 }
 
-async function start(): Promise<Replica> {
-  const replica = await spawnReplica(env);
+const printedToken = async (replica: Replica) => LINK.exec(await startupOutput(replica))?.[1];
+
+async function start(replicaEnv = env): Promise<Replica> {
+  const replica = await spawnReplica({ ...replicaEnv, VIGIL_LOG_LEVEL: "info" });
   replicas.push(replica);
   return replica;
 }
@@ -106,8 +113,7 @@ test("every replica prints a first-admin link until the admin enrolls; then the 
   // A restart after the enrollment prints no link.
   await a.stop();
   const a2 = await start();
-  await Bun.sleep(300);
-  expect(a2.output()).not.toMatch(LINK);
+  expect(await startupOutput(a2)).not.toMatch(LINK);
 }, 90_000);
 
 test("a store whose users do not include the bootstrap admin is left alone", async () => {
@@ -123,13 +129,11 @@ test("a store whose users do not include the bootstrap admin is left alone", asy
       groups: ["admins"],
       createdAt: 1,
     });
-    const replica = await spawnReplica({
+    const replica = await start({
       REDIS_URL: redis.url,
       VIGIL_CONFIG: tempFile("config.yaml", JSON.stringify({ redis: { prefix } })),
     });
-    replicas.push(replica);
-    await Bun.sleep(300);
-    expect(replica.output()).not.toMatch(LINK);
+    expect(await startupOutput(replica)).not.toMatch(LINK);
     expect(await other.users.get("admin")).toBeUndefined();
   } finally {
     await other.health.close();
