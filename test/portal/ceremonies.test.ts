@@ -259,8 +259,10 @@ describe("step-up", () => {
     const client = new PortalClient(portal, freshIp());
     const soft = new SoftAuthenticator(portal.origin);
     await enroll("sam", client, soft);
-    // A sign-in whose authenticator did not verify the user (userVerification "preferred").
+    // A sign-in whose authenticator did not verify the user (userVerification "preferred"), as
+    // the user's only session.
     client.jar.clear();
+    await portal.stores.sessions.deleteByUser("sam");
     const signedIn = await client.post("/webauthn/login/verify", {
       response: soft.assert(await loginOptions(client), { userVerified: false }),
     });
@@ -272,6 +274,7 @@ describe("step-up", () => {
         redirect: "manual",
       });
     const [signIn] = await snapshot("sam");
+    expect(signIn?.sessions).toHaveLength(1);
     expect(signIn?.sessions[0]).toMatchObject({ acr: "passkey", amr: ["hwk", "user"], stepUpAt: 0 });
     expect((await ask()).status).toBe(302); // the admin rule asks for a step-up
 
@@ -280,6 +283,7 @@ describe("step-up", () => {
     });
     expect(stepUp.status).toBe(200);
     const [after] = await snapshot("sam");
+    expect(after?.sessions).toHaveLength(1);
     // acr is raised, the time is recorded (max_age counts from it), and amr lists the step-up's
     // own methods: user verification was required, so "mfa" is there now.
     expect(after?.sessions[0]).toMatchObject({ acr: "phr", amr: ["hwk", "user", "mfa"] });
