@@ -181,10 +181,10 @@ export function createAdminOperations(deps: AdminDeps) {
     },
 
     /**
-     * Lifts a suspension, ending every session the user had first (one atomic delete while the
-     * user is still suspended, so no sign-in can slip in between): a session from before or
-     * during the suspension never comes back to life; the user signs in again. Resuming an
-     * active user changes nothing.
+     * Lifts a suspension, ending every session the user had first: one atomic delete while the
+     * user is still suspended (sign-in refuses a suspended user, so none is added in between),
+     * then the status. A session from before or during the suspension never comes back to life;
+     * the user signs in again. Resuming an active user changes nothing.
      */
     async resume(userId: string): Promise<UserView & { revoked: number }> {
       const user = await requireUser(userId);
