@@ -300,6 +300,7 @@ describe("hostile forwardAuth input (fast-check)", () => {
     // Control: the same header from the trusted proxy does move the client into the office.
     const trusted = await auth(
       {
+        "X-Forwarded-Method": "GET",
         "X-Forwarded-Host": "app.example.com",
         "X-Forwarded-Uri": "/office/wiki",
         "X-Forwarded-For": "203.0.113.9",

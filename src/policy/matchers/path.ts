@@ -1,44 +1,115 @@
-/** Path matching on normalised paths: globs ("*" one segment, "**" any depth) and regexes. */
+// Path matching on normalised paths: globs (matched segment by segment) and regexes.
+//
+// Glob syntax:
+// - `*` any run of characters within one segment, `?` one character within one segment;
+// - `**` as a whole segment: zero or more whole segments, so `/api/**/public` matches
+//   `/api/public` and `/api/a/b/public` but never `/apipublic` or `/api/x/notpublic`; a trailing
+//   `/**` also matches its parent (`/admin/**` matches `/admin` and `/admin/`);
+// - `**` beside other text in one segment (`/a**b`, `/**.pdf`) is refused: it reads as "across
+//   segments" but could only ever mean `*`, and a rule that silently matches less (or more) than
+//   its author believes is how bypasses are written.
 export type PathMatcher = (path: string) => boolean;
 
 const escapeRegex = (text: string) => text.replace(/[.+^${}()|[\]\\]/g, "\\$&");
 
-/** Turns "/admin/**" into a regex. "/admin/**" also matches "/admin" itself. */
-export function globToRegExp(glob: string): RegExp {
-  if (!glob.startsWith("/")) throw new Error(`path "${glob}" must start with "/"`);
+/** One glob segment (no "/", no "**") as regex source: "*" and "?" stay inside the segment. */
+function segmentSource(segment: string): string {
   let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!;
-    if (char === "*" && glob[i + 1] === "*") {
-      i++;
-      // "/x/**" matches "/x", "/x/" and anything below; a bare "**" matches anything.
-      if (source.endsWith("/") && (i + 1 === glob.length || glob[i + 1] === "/")) {
-        source = `${source.slice(0, -1)}(?:/.*)?`;
-        if (glob[i + 1] === "/") i++;
-      } else {
-        source += ".*";
-      }
-    } else if (char === "*") {
-      source += "[^/]*";
-    } else if (char === "?") {
-      source += "[^/]";
-    } else {
-      source += escapeRegex(char);
-    }
+  for (const char of segment) {
+    source += char === "*" ? "[^/]*" : char === "?" ? "[^/]" : escapeRegex(char);
   }
+  return source;
+}
+
+const ANY_DEPTH = "**";
+
+/** The glob's segments, validated; runs of "**" collapse into one (they mean the same). */
+function globSegments(glob: string): string[] {
+  if (!glob.startsWith("/")) throw new Error(`path "${glob}" must start with "/"`);
+  const segments: string[] = [];
+  for (const segment of glob.slice(1).split("/")) {
+    if (segment !== ANY_DEPTH && segment.includes(ANY_DEPTH)) {
+      throw new Error(
+        `path "${glob}": "**" must be a whole segment ("/x/**/y"); use "*" to match within one segment`,
+      );
+    }
+    if (segment === ANY_DEPTH && segments.at(-1) === ANY_DEPTH) continue;
+    segments.push(segment);
+  }
+  return segments;
+}
+
+/**
+ * A glob with at most one "**" as one anchored regex: "**" in the middle is `(?:/[^/]*)*` (whole
+ * segments only), at the end `(?:/.*)?`. One such group backtracks in linear time.
+ */
+function singleDepthRegExp(segments: readonly string[]): RegExp {
+  let source = "";
+  segments.forEach((segment, i) => {
+    if (segment !== ANY_DEPTH) source += `/${segmentSource(segment)}`;
+    else source += i === segments.length - 1 ? "(?:/.*)?" : "(?:/[^/]*)*";
+  });
   return new RegExp(`^${source}$`);
 }
 
+/**
+ * Globs with several "**": a regex would backtrack polynomially in the number of segments (a
+ * request could make each match cost seconds), so match segment by segment with the classic
+ * greedy wildcard walk, which only ever returns to the last "**" seen: O(segments × globs).
+ */
+function multiDepthMatcher(segments: readonly string[]): PathMatcher {
+  const tokens = segments.map((segment) =>
+    segment === ANY_DEPTH ? undefined : new RegExp(`^${segmentSource(segment)}$`),
+  );
+  return (path) => {
+    const parts = path.slice(1).split("/");
+    let token = 0;
+    let part = 0;
+    let lastAny = -1;
+    let resumeAt = 0;
+    while (part < parts.length) {
+      const pattern = tokens[token];
+      if (token < tokens.length && pattern === undefined) {
+        lastAny = token++;
+        resumeAt = part;
+      } else if (pattern?.test(parts[part]!)) {
+        token++;
+        part++;
+      } else if (lastAny >= 0) {
+        token = lastAny + 1;
+        part = ++resumeAt;
+      } else {
+        return false;
+      }
+    }
+    while (token < tokens.length && tokens[token] === undefined) token++;
+    return token === tokens.length;
+  };
+}
+
+/** Compiles one glob (see the syntax above); throws naming the glob when it is refused. */
+export function compileGlob(glob: string): PathMatcher {
+  const segments = globSegments(glob);
+  const depthCount = segments.filter((segment) => segment === ANY_DEPTH).length;
+  if (depthCount <= 1) {
+    const regex = singleDepthRegExp(segments);
+    return (path) => regex.test(path);
+  }
+  return multiDepthMatcher(segments);
+}
+
 export function compilePaths(globs: readonly string[] | undefined, regex: string | undefined): PathMatcher {
-  const patterns = (globs ?? []).map(globToRegExp);
+  const matchers = (globs ?? []).map(compileGlob);
   if (regex !== undefined) {
+    let pattern: RegExp;
     try {
-      patterns.push(new RegExp(regex));
+      pattern = new RegExp(regex);
     } catch (error) {
       throw new Error(`path_regex "${regex}": ${(error as Error).message}`);
     }
+    matchers.push((path) => pattern.test(path));
   }
-  return (path) => patterns.some((pattern) => pattern.test(path));
+  return (path) => matchers.some((match) => match(path));
 }
 
 const UNRESERVED = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
@@ -74,4 +145,20 @@ export function normalisePath(rawPath: string): string {
     }
   }
   return `/${segments.join("/")}`;
+}
+
+/**
+ * Removes path parameters (";" up to the end of each segment), as Tomcat, Jetty, Spring and
+ * Undertow do before they resolve dot segments: "/public/..;/admin/x" is "/public/../admin/x",
+ * which normalisePath then reads as "/admin/x", like those backends.
+ */
+export function stripPathParameters(rawPath: string): string {
+  if (!rawPath.includes(";")) return rawPath;
+  return rawPath
+    .split("/")
+    .map((segment) => {
+      const at = segment.indexOf(";");
+      return at < 0 ? segment : segment.slice(0, at);
+    })
+    .join("/");
 }
