@@ -40,8 +40,9 @@ function globSegments(glob: string): string[] {
 }
 
 /**
- * A glob with at most one "**" as one anchored regex: "**" in the middle is `(?:/[^/]*)*` (whole
- * segments only), at the end `(?:/.*)?`. One such group backtracks in linear time.
+ * The common glob (at most one "**", at most one "*" per segment) as one anchored regex: "**" in
+ * the middle is `(?:/[^/]*)*` (whole segments only), at the end `(?:/.*)?`. Backtracking stays
+ * linear in the path's length with only one such group and one "*" per segment.
  */
 function singleDepthRegExp(segments: readonly string[]): RegExp {
   let source = "";
@@ -53,49 +54,74 @@ function singleDepthRegExp(segments: readonly string[]): RegExp {
 }
 
 /**
- * Globs with several "**": a regex would backtrack polynomially in the number of segments (a
- * request could make each match cost seconds), so match segment by segment with the classic
- * greedy wildcard walk, which only ever returns to the last "**" seen: O(segments × globs).
+ * The classic greedy wildcard walk: "*" any run, "?" one item, anything else one item that
+ * `same` accepts. It only ever returns to the last "*" seen, so it costs O(items × pattern),
+ * where a regex with several stars backtracks polynomially (a long hostile path could make one
+ * match take seconds).
  */
-function multiDepthMatcher(segments: readonly string[]): PathMatcher {
-  const tokens = segments.map((segment) =>
-    segment === ANY_DEPTH ? undefined : new RegExp(`^${segmentSource(segment)}$`),
-  );
-  return (path) => {
-    const parts = path.slice(1).split("/");
-    let token = 0;
-    let part = 0;
-    let lastAny = -1;
-    let resumeAt = 0;
-    while (part < parts.length) {
-      const pattern = tokens[token];
-      if (token < tokens.length && pattern === undefined) {
-        lastAny = token++;
-        resumeAt = part;
-      } else if (pattern?.test(parts[part]!)) {
-        token++;
-        part++;
-      } else if (lastAny >= 0) {
-        token = lastAny + 1;
-        part = ++resumeAt;
-      } else {
-        return false;
-      }
+function wildcardWalk<P, T>(
+  pattern: ArrayLike<P>,
+  items: ArrayLike<T>,
+  isStar: (p: P) => boolean,
+  same: (p: P, item: T) => boolean,
+): boolean {
+  let at = 0;
+  let item = 0;
+  let lastStar = -1;
+  let resumeAt = 0;
+  while (item < items.length) {
+    if (at < pattern.length && isStar(pattern[at]!)) {
+      lastStar = at++;
+      resumeAt = item;
+    } else if (at < pattern.length && same(pattern[at]!, items[item]!)) {
+      at++;
+      item++;
+    } else if (lastStar >= 0) {
+      at = lastStar + 1;
+      item = ++resumeAt;
+    } else {
+      return false;
     }
-    while (token < tokens.length && tokens[token] === undefined) token++;
-    return token === tokens.length;
-  };
+  }
+  while (at < pattern.length && isStar(pattern[at]!)) at++;
+  return at === pattern.length;
 }
+
+/** wildcardWalk over the characters of one segment ("*" and "?" within it). */
+const matchesSegment = (pattern: string, segment: string): boolean =>
+  wildcardWalk(
+    pattern,
+    segment,
+    (char) => char === "*",
+    (char, actual) => char === "?" || char === actual,
+  );
+
+/** Any other glob, segment by segment: "**" is the star over whole segments. */
+function segmentMatcher(segments: readonly string[]): PathMatcher {
+  // Decided once per glob: which segments are "**", which need the wildcard walk.
+  const tokens = segments.map((segment) => ({
+    any: segment === ANY_DEPTH,
+    wild: /[*?]/.test(segment),
+    text: segment,
+  }));
+  const isAny = (token: (typeof tokens)[number]) => token.any;
+  const same = (token: (typeof tokens)[number], segment: string) =>
+    token.wild ? matchesSegment(token.text, segment) : token.text === segment;
+  return (path) => wildcardWalk(tokens, path.slice(1).split("/"), isAny, same);
+}
+
+const starCount = (segment: string) => segment.split("*").length - 1;
 
 /** Compiles one glob (see the syntax above); throws naming the glob when it is refused. */
 export function compileGlob(glob: string): PathMatcher {
   const segments = globSegments(glob);
-  const depthCount = segments.filter((segment) => segment === ANY_DEPTH).length;
-  if (depthCount <= 1) {
+  const depths = segments.filter((segment) => segment === ANY_DEPTH).length;
+  const simple = depths <= 1 && segments.every((segment) => segment === ANY_DEPTH || starCount(segment) <= 1);
+  if (simple) {
     const regex = singleDepthRegExp(segments);
     return (path) => regex.test(path);
   }
-  return multiDepthMatcher(segments);
+  return segmentMatcher(segments);
 }
 
 export function compilePaths(globs: readonly string[] | undefined, regex: string | undefined): PathMatcher {
