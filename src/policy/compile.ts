@@ -46,6 +46,7 @@ export interface Policy {
   risk: RiskThresholds;
   corsPreflight: "allow" | "authenticate";
   encodedSlashes: "reject" | "keep";
+  pathParameters: "reject" | "strip";
 }
 
 const toThresholds = (t: { stepup_at: number; deny_at: number }): RiskThresholds => ({
@@ -132,6 +133,7 @@ export function compilePolicy(data: unknown, version: string, options: CompileOp
     risk,
     corsPreflight: file.cors_preflight,
     encodedSlashes: file.encoded_slashes,
+    pathParameters: file.path_parameters,
   };
 }
 

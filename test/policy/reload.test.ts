@@ -11,6 +11,7 @@ const path = join(dir, "policy.yaml");
 let vigil: TestVigil;
 
 const HEADERS = {
+  "X-Forwarded-Method": "GET",
   "X-Forwarded-Host": "app.example.com",
   "X-Forwarded-Uri": "/reports",
   "X-Forwarded-For": "203.0.113.7",

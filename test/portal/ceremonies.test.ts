@@ -78,7 +78,7 @@ describe("enrollment", () => {
     expect(page.text).toContain("Create your passkey");
     expect(page.headers.get("content-security-policy")).toContain("script-src 'nonce-");
     expect(page.headers.get("x-frame-options")).toBe("DENY");
-    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("referrer-policy")).toBe("same-origin");
     expect(page.headers.get("cache-control")).toContain("no-store");
 
     // A registration from the wrong origin (clientDataJSON) is refused and changes nothing.

@@ -138,7 +138,11 @@ export function parseForwardedRequest(
   const host = parseHost(firstItem(rawHost));
   if (!host.ok) return host;
 
-  const method = (read(header, "x-forwarded-method") ?? "GET").trim().toUpperCase();
+  // Traefik, Caddy and nginx (as documented) always send it. Guessing GET would skip every rule
+  // limited to other methods, so a proxy that forgot it gets a refusal, not a guess.
+  const rawMethod = read(header, "x-forwarded-method");
+  if (rawMethod === undefined) return { ok: false, error: "X-Forwarded-Method is missing" };
+  const method = rawMethod.trim().toUpperCase();
   if (!METHOD.test(method)) return { ok: false, error: "X-Forwarded-Method is not an HTTP method" };
 
   const rawProto = firstItem(read(header, "x-forwarded-proto") ?? "https")

@@ -32,7 +32,7 @@ export const Layout: FC<Shell> = ({ title, nonce, script, children }) => (
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
+      <meta name="referrer" content="same-origin" />
       <title>{title} · Vigil</title>
       <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
       {script ? <script type="module" src={script} nonce={nonce} /> : null}
