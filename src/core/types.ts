@@ -19,6 +19,11 @@ export interface RequestFacts {
   query: string;
   /** The client's address after walking X-Forwarded-For through trusted proxies. */
   clientIp: string;
+  /**
+   * The client's network for per-client counters, bans and reputation: clientIp cut to
+   * client_prefix (e.g. "2001:db8:1:2::/64"; an IPv4 address by default). See net/client-prefix.ts.
+   */
+  clientKey: string;
   userAgent: string;
   /** True for a navigation that can follow a redirect to a page (Accept has text/html, GET/HEAD). */
   isBrowser: boolean;

@@ -18,6 +18,7 @@ import {
   type RequestFacts,
   type RiskAssessment,
 } from "../../core/types.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
@@ -155,7 +156,11 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     child.observe(seconds);
   };
   /** Reused for every parse (parsing is synchronous): no context object per request. */
-  const parseContext = { peer: "", isTrustedProxy: deps.isTrustedProxy };
+  const parseContext = {
+    peer: "",
+    isTrustedProxy: deps.isTrustedProxy,
+    clientKey: memoize((ip: string) => clientKey(ip, config.client_prefix)),
+  };
 
   function observe(
     decision: Decision,
@@ -218,7 +223,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     assessed: boolean,
   ): Response {
     const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
-    if (assessed) recordRisk(risk, decision, facts.clientIp);
+    if (assessed) recordRisk(risk, decision, facts.clientKey);
     const response = toResponse(decision, facts, responseSettings);
     observe(decision, facts, policy.version, started, assessed ? risk : undefined);
     return response;
@@ -255,7 +260,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       state = await stores.decisions.read({
         sessionId,
         userId: claims?.sub,
-        clientIp: facts.clientIp,
+        clientKey: facts.clientKey,
         now,
         rateWindowMs: config.risk.rate.window,
         // The memoised geo answer itself (read-only): it has lat and lon.
@@ -318,14 +323,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     return conclude(facts, options.value, policy, rule, now, started, NO_CREDENTIALS, NO_RISK, false);
   };
 
-  function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {
+  function recordRisk(risk: RiskAssessment, decision: Decision, clientKey: string) {
     metrics.riskScore.observe(risk.score);
     for (const reason of risk.reasons) metrics.riskSignals.inc({ signal: reason.signal });
     if (risk.block) metrics.riskSignals.inc({ signal: risk.block.signal });
     if (decision.kind === "rate_limited") {
       // A client over the hard limit earns dynamic reputation; fire and forget, off the decision path.
       const { rate_violation_points, ttl } = config.risk.dynamic_ip;
-      stores.counters.add(ipReputationKey(clientIp), rate_violation_points, ttl).catch(() => {
+      stores.counters.add(ipReputationKey(clientKey), rate_violation_points, ttl).catch(() => {
         metrics.storeErrors.inc();
       });
     }

@@ -4,6 +4,7 @@
  * guesses a host or a path can be steered past its own rules.
  */
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
+import { clientKey, DEFAULT_CLIENT_PREFIXES } from "../../net/client-prefix.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
 import { SESSION_COOKIE } from "./headers.ts";
 import { memoize } from "./memo.ts";
@@ -43,6 +44,8 @@ export function normaliseIp(raw: string): string | undefined {
   const ip = parseIp(text);
   return ip ? formatIp(ip) : undefined;
 }
+
+const defaultClientKey = (ip: string) => clientKey(ip, DEFAULT_CLIENT_PREFIXES);
 
 /** normaliseIp, memoised: the proxy's address and a client's come back on every request. */
 const canonicalIp = memoize(normaliseIp);
@@ -117,6 +120,8 @@ function bearer(header: string | undefined): string | undefined {
 export interface ParseContext {
   peer: string;
   isTrustedProxy: (ip: string) => boolean;
+  /** The per-client key of an address; default: net/client-prefix.ts with the default prefixes. */
+  clientKey?: (ip: string) => string;
 }
 
 /** The first item of a comma-separated header value, without a copy when there is one item. */
@@ -173,6 +178,7 @@ export function parseForwardedRequest(
       path,
       query,
       clientIp: client.value,
+      clientKey: (context.clientKey ?? defaultClientKey)(client.value),
       userAgent: read(header, "user-agent") ?? "",
       isBrowser: isNavigation && accept.includes("text/html"),
       isPreflight: method === "OPTIONS" && read(header, "access-control-request-method") !== undefined,

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../../app.ts";
 import type { Session } from "../../core/types.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
@@ -65,6 +66,8 @@ export function returnUrl(deps: PortalDeps, rd: unknown): string {
 
 export interface Client {
   ip: string;
+  /** The client's network (net/client-prefix.ts): what regulation counts and bans. */
+  key: string;
   country: string;
   uaHash: string;
 }
@@ -75,6 +78,7 @@ export function clientOf(c: PortalContext, deps: PortalDeps): Client | undefined
   if (!address.ok) return undefined;
   return {
     ip: address.value,
+    key: clientKey(address.value, deps.config.client_prefix),
     country: deps.geo(address.value)?.country ?? "",
     uaHash: hashUserAgent(c.req.header("user-agent") ?? ""),
   };

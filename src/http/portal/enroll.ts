@@ -87,7 +87,7 @@ export async function registerVerify(
   const record = await takeChallenge(stores.oneTime, "register", hashEnrollmentToken(body.token));
   const now = deps.clock();
   const subject = { userId: record?.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "enroll", ban);
   if (record === undefined || record.userId === undefined) {
     return refuse(portal, c, "enroll", subject, "challenge_expired");

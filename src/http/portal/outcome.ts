@@ -45,7 +45,7 @@ export function banned(
 /**
  * The gate of a ceremony start (the options endpoints), before any challenge is stored: a banned
  * user or IP gets 429 too_many_failures and is not counted as a start; otherwise the start is
- * counted for the client IP, and past regulation.max_starts in this start_window it gets 429
+ * counted for the client's network (client_prefix), and past regulation.max_starts in this start_window it gets 429
  * too_many_requests. Undefined when the start may go on.
  */
 export async function admitStart(
@@ -56,15 +56,21 @@ export async function admitStart(
   now: number,
 ): Promise<Response | undefined> {
   const { regulation, deps } = portal;
-  const ip = subject.client.ip;
-  const ban = await regulation.bannedFor({ userId: subject.userId, ip }, now);
+  const { ip, key } = subject.client;
+  const ban = await regulation.bannedFor({ userId: subject.userId, ip: key }, now);
   if (ban !== undefined) return banned(portal, c, ceremony, ban);
-  const limited = await regulation.countStart(ip, now);
+  const limited = await regulation.countStart(key, now);
   if (limited === undefined) return undefined;
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "start_limited") });
   if (limited.first) {
     deps.logger.warn(
-      { event: `${ceremony}_start_limited`, ip, user: subject.userId, retryAfter: limited.retryAfterSec },
+      {
+        event: `${ceremony}_start_limited`,
+        ip,
+        client: key,
+        user: subject.userId,
+        retryAfter: limited.retryAfterSec,
+      },
       "too many passkey ceremony starts from one address",
     );
   }
@@ -88,7 +94,7 @@ export async function refuse(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const ban = await portal.regulation.recordFailure({ userId: subject.userId, ip: subject.client.ip }, now, {
+  const ban = await portal.regulation.recordFailure({ userId: subject.userId, ip: subject.client.key }, now, {
     stepUp: ceremony === "stepup",
   });
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "failure") });

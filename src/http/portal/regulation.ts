@@ -1,6 +1,6 @@
 /**
  * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
- * client IP over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
+ * client network (client_prefix: an IPv6 client can rotate inside its /64) over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
  * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
  * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client IP per
  * `start_window`, so a client cannot fill the store with challenges.
@@ -25,6 +25,7 @@ export interface StartLimited {
 
 export interface Subject {
   userId: string | undefined;
+  /** The client key (net/client-prefix.ts: an IPv4 address or an IPv6 /64 by default), not the raw address. */
   ip: string;
 }
 

@@ -68,7 +68,7 @@ export async function stepUpVerify(
   const record = await takeChallenge(stores.oneTime, "stepup", session.id);
   const now = deps.clock();
   const subject = { userId: session.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "stepup", ban);
   if (record === undefined || record.userId !== session.userId) {
     return refuse(portal, c, "stepup", subject, "challenge_expired");
@@ -108,7 +108,7 @@ export async function stepUpVerify(
     config.session.absolute_timeout,
   );
   if (rotated === undefined) return noSession(c);
-  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.ip });
+  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.key });
   succeeded(portal, "stepup", {
     user: session.userId,
     credential: credential.id,
