@@ -146,6 +146,11 @@ export const configSchema = z
         /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
         max_starts: z.number().int().min(1).default(30),
         start_window: duration("1m"),
+        /**
+         * Challenges stored at once across all clients (bounds Redis whatever the number of
+         * client networks); past it, ceremony starts answer 503 with Retry-After.
+         */
+        max_challenges: z.number().int().min(1).default(10_000),
       })
       .prefault({}),
     risk: z

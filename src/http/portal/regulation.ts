@@ -2,18 +2,26 @@
  * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
  * client network (client_prefix: an IPv6 client can rotate inside its /64) over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
  * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
- * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client IP per
- * `start_window`, so a client cannot fill the store with challenges.
+ * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client network per
+ * `start_window`, and `max_challenges` across all clients, so no number of clients or networks
+ * can fill the store with challenges.
  */
 import type { Config } from "../../config/load.ts";
 import { type CounterStore, ipReputationKey } from "../../ports.ts";
 
-export type RegulationConfig = Pick<Config, "regulation" | "risk">;
+export type RegulationConfig = Pick<Config, "regulation" | "risk" | "webauthn">;
 
 const failKey = (kind: "user" | "ip", id: string) => `regulation:fail:${kind}:${id}`;
 const banKey = (kind: "user" | "ip", id: string) => `regulation:ban:${kind}:${id}`;
 /** One counter per IP per fixed start window (the window's index in the key). */
 const startKey = (ip: string, window: number) => `regulation:start:ip:${ip}:${window}`;
+
+/**
+ * Challenges started in one fixed window as long as a challenge lives (webauthn.challenge_ttl). A
+ * challenge alive now was started in this window or the previous one, so the two counts together
+ * bound the challenges stored at once.
+ */
+const challengesKey = (window: number) => `regulation:challenges:${window}`;
 
 /** A refused ceremony start. */
 export interface StartLimited {
@@ -61,6 +69,28 @@ export class Regulation {
     if (starts <= max_starts) return undefined;
     const endsInMs = (window + 1) * start_window - now;
     return { retryAfterSec: Math.max(1, Math.ceil(endsInMs / 1000)), first: starts === max_starts + 1 };
+  }
+
+  /**
+   * Reserves room for one more stored challenge, before anything else is written for the start;
+   * undefined when there is room, else how long until the older window's starts no longer count.
+   * Give the room back with releaseChallenge when the start is refused later on.
+   */
+  async reserveChallenge(now: number): Promise<StartLimited | undefined> {
+    const ttl = this.config.webauthn.challenge_ttl;
+    const window = Math.floor(now / ttl);
+    const current = await this.counters.add(challengesKey(window), 1, 2 * ttl);
+    const previous = await this.counters.get(challengesKey(window - 1));
+    const max = this.config.regulation.max_challenges;
+    if (current + previous <= max) return undefined;
+    // A refused start keeps its count (only a number): the first refusal is the one at max + 1.
+    const retryAfterSec = Math.max(1, Math.ceil(((window + 1) * ttl - now) / 1000));
+    return { retryAfterSec, first: current + previous === max + 1 };
+  }
+
+  async releaseChallenge(now: number): Promise<void> {
+    const ttl = this.config.webauthn.challenge_ttl;
+    await this.counters.add(challengesKey(Math.floor(now / ttl)), -1, 2 * ttl);
   }
 
   /** Counts a failure; bans the user/IP that reached max_retries. Returns the ban length when one began. */
