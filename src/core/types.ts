@@ -35,6 +35,8 @@ export interface RequestFacts {
   bearerToken: string | undefined;
   /** The original absolute URL, e.g. https://app.example.com/a?b=1 */
   originalUrl: string;
+  /** Length of the larger header values read (host, URI, Accept, User-Agent, Cookie, Authorization). */
+  headerBytes: number;
 }
 
 /** Options carried on the forwardAuth address itself, e.g. /auth?stepup=300&group=admins. */

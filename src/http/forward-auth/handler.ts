@@ -28,9 +28,10 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
 import { memoize } from "./memo.ts";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
-import { badRequest, toResponse } from "./response.ts";
+import { badRequest, headerTooLarge, toResponse } from "./response.ts";
 
 export interface ForwardAuthDeps {
   config: Config;
@@ -45,6 +46,8 @@ export interface ForwardAuthDeps {
   metrics: Metrics;
   /** Returns [0,1); injectable so log sampling is testable. */
   random?: () => number;
+  /** A full garbage collection (Bun.gc(true)); injectable so the header budget is testable. */
+  collectGarbage?: () => void;
 }
 
 /**
@@ -125,6 +128,10 @@ export type ForwardAuthHandler = (
 export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHandler {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
+  const countHeaderBytes = createHeaderGarbageBudget({
+    ...HEADER_GARBAGE_DEFAULTS,
+    collect: deps.collectGarbage ?? (() => Bun.gc(true)),
+  });
   const { timeouts, stepUp } = decisionSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin };
   // Pure functions of the request's own text, memoised (bounded): one browser sends the same
@@ -208,6 +215,12 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     countDecision("bad_request", Reason.badRequest);
     logger.warn({ decision: "bad_request", error, ...fields }, message);
     return badRequest(error);
+  }
+
+  function refuseTooLarge(error: string, peer: string): Response {
+    countDecision("bad_request", Reason.headerTooLarge);
+    logger.warn({ decision: "bad_request", error, peer }, "forwardAuth request header too large");
+    return headerTooLarge(error);
   }
 
   /** decide() → metrics → Response → decision log: the common tail of every decision. */
@@ -303,9 +316,13 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const parsed = parseForwardedRequest(request.headers, parseContext);
     const address = url ?? request.url;
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
-    if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    if (!parsed.ok) {
+      if (parsed.tooLarge) return refuseTooLarge(parsed.error, peer);
+      return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    }
     if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
     const facts = parsed.value;
+    countHeaderBytes(facts.headerBytes);
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
       host: facts.host,
