@@ -2,11 +2,14 @@
  * Request bodies are bounded while they are read, on every endpoint that reads one: a chunked
  * upload (no Content-Length) of several MiB to the unauthenticated POST /events and
  * POST /webauthn/* gets 413 with a JSON reason as soon as it passes the endpoint's limit, while the
- * client is still sending, so the server never held the body. Real sockets, real Redis.
+ * client is still sending, so the server never held the body. Real sockets, real Redis, and a real
+ * Vigil process (main.ts's own Bun.serve limit) whose memory is read from /proc.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { MAX_BODY_BYTES, SERVER_MAX_BODY_BYTES } from "../../src/http/read-body.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
+import { spawnVigilProcess } from "../helpers/vigil-process.ts";
 import { chunkedUpload } from "./chunked-upload.ts";
 
 const ADMIN_TOKEN = "body-limit-admin-token-0123456789";
@@ -106,4 +109,35 @@ describe("bodies within the limit still work", () => {
     expect((await response.json()).error).toBe("body_too_large");
     expect(SERVER_MAX_BODY_BYTES).toBeGreaterThan(MAX_BODY_BYTES);
   });
+});
+
+describe("a real Vigil process (main.ts)", () => {
+  const rssMiB = (pid: number) =>
+    Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+
+  test("120 MiB streamed at POST /events: 413 early, and the process's memory does not follow", async () => {
+    const vigil = await spawnVigilProcess({}, { readyPath: "/healthz" });
+    try {
+      const before = rssMiB(vigil.pid);
+      const total = 120 * 1024 * 1024;
+      const answer = await chunkedUpload(
+        vigil.url,
+        "/events",
+        { "content-type": "application/secevent+jwt" },
+        { maxBytes: total },
+      );
+      expect(answer.status).toBe(413);
+      expect(answer.sentBeforeAnswer).toBeLessThan(total / 4);
+      expect(rssMiB(vigil.pid) - before).toBeLessThan(40);
+      // Bun.serve's own limit, set by main.ts, for a route that never reads its body.
+      const auth = await fetch(`${vigil.url}/auth`, {
+        method: "POST",
+        headers: { "x-forwarded-host": "app.localhost", "x-forwarded-uri": "/" },
+        body: new Uint8Array(SERVER_MAX_BODY_BYTES + 1),
+      });
+      expect(auth.status).toBe(413);
+    } finally {
+      await vigil.stop();
+    }
+  }, 30_000);
 });
