@@ -74,6 +74,36 @@ describe("User-Agent", () => {
   });
 });
 
+describe("User-Agent on the portal's ceremony endpoints", () => {
+  test("one byte over the limit: 431 header_too_large, and no challenge is stored", async () => {
+    const puts: string[] = [];
+    const { oneTime } = vigil.stores;
+    const put = oneTime.put.bind(oneTime);
+    oneTime.put = async (key, value, ttlMs) => {
+      puts.push(key);
+      await put(key, value, ttlMs);
+    };
+    const post = (userAgent: string) =>
+      fetch(`${vigil.url}/webauthn/login/options`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          origin: vigil.config.publicOrigin,
+          "x-forwarded-for": "198.51.100.21",
+          "user-agent": userAgent,
+        },
+        body: "{}",
+      });
+    const refused = await post("u".repeat(MAX_USER_AGENT_BYTES + 1));
+    expect(refused.status).toBe(431);
+    expect((await refused.json()).error).toBe("header_too_large");
+    expect(puts).toEqual([]);
+    expect((await post("u".repeat(MAX_USER_AGENT_BYTES))).status).toBe(200);
+    expect(puts).toHaveLength(1);
+    oneTime.put = put;
+  });
+});
+
 describe("all headers together", () => {
   /** A raw request: fetch itself may refuse to send headers this large. */
   function rawStatusLine(headers: string): Promise<string> {

@@ -101,7 +101,7 @@ const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 /** JSON error: {error, message}, never cached. */
 export function jsonError(
   c: PortalContext,
-  status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 500 | 503,
+  status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 431 | 500 | 503,
   error: string,
   message: string,
   headers: Record<string, string> = {},

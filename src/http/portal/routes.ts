@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type { AppEnv } from "../../app.ts";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { MAX_USER_AGENT_BYTES } from "../forward-auth/request.ts";
 import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 import { buildPortalAsset } from "./assets.ts";
 import {
@@ -133,6 +134,15 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
   app.use("/logout", sameOrigin);
 
   const withClient = (handler: Handler) => async (c: PortalContext) => {
+    // The same bound as /auth: an oversize User-Agent is refused, not hashed.
+    if ((c.req.header("user-agent")?.length ?? 0) > MAX_USER_AGENT_BYTES) {
+      return jsonError(
+        c,
+        431,
+        "header_too_large",
+        `The User-Agent header is longer than ${MAX_USER_AGENT_BYTES} bytes.`,
+      );
+    }
     const client = clientOf(c, deps);
     if (client === undefined)
       return jsonError(c, 400, "bad_client_address", "The client address could not be read.");
