@@ -281,7 +281,11 @@ function parseFacts(
     clientKey: (ip) => clientKey(ip, config.client_prefix),
   });
   if (!parsed.ok) {
-    const field = parsed.error.startsWith("peer") ? "--ip: not an IP address" : `--url: ${parsed.error}`;
+    const field = parsed.error.startsWith("peer")
+      ? "--ip: not an IP address"
+      : parsed.tooLarge
+        ? `--ua: ${parsed.error}`
+        : `--url: ${parsed.error}`;
     throw new ExplainError(field);
   }
   return parsed.value;
