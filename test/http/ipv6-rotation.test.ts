@@ -73,19 +73,20 @@ describe("portal regulation keys on the /64", () => {
   });
 
   test("failure bans: failures from rotated addresses add up, and the ban covers the whole /64", async () => {
-    const noCeremony = {
+    const unknownPasskey = {
       id: "eA",
       rawId: "eA",
       type: "public-key",
       response: { clientDataJSON: "", authenticatorData: "", signature: "" },
     };
-    const first = await new PortalClient(portal, rotated()).post("/webauthn/login/verify", {
-      response: noCeremony,
-    });
-    expect(first.body.error).toBe("challenge_expired");
-    const second = await new PortalClient(portal, rotated()).post("/webauthn/login/verify", {
-      response: noCeremony,
-    });
+    /** A sign-in ceremony started and failed (unknown passkey) from a new address of the /64. */
+    const failFromNewAddress = async () => {
+      const client = new PortalClient(portal, rotated());
+      expect((await client.post("/webauthn/login/options", {})).status).toBe(200);
+      return client.post("/webauthn/login/verify", { response: unknownPasskey });
+    };
+    expect((await failFromNewAddress()).body.error).toBe("unknown_credential");
+    const second = await failFromNewAddress();
     expect(second.status).toBe(429);
     expect(second.body.error).toBe("too_many_failures");
     const fresh = await new PortalClient(portal, rotated()).post("/webauthn/login/options", {});

@@ -105,6 +105,33 @@ describe("challenge storage is bounded", () => {
     expect((await start(freshNetwork())).status).toBe(200);
   });
 
+  test("verify calls without a live challenge write nothing, from any number of networks", async () => {
+    const before = await keyCount();
+    const assertion = {
+      id: "eA",
+      rawId: "eA",
+      type: "public-key",
+      response: { clientDataJSON: "", authenticatorData: "", signature: "" },
+    };
+    const attestation = {
+      id: "eA",
+      rawId: "eA",
+      type: "public-key",
+      response: { clientDataJSON: "", attestationObject: "" },
+    };
+    for (let i = 0; i < 30; i++) {
+      const client = new PortalClient(portal, freshNetwork());
+      const login = await client.post("/webauthn/login/verify", { response: assertion });
+      expect(login.status).toBe(400);
+      expect(login.body.error).toBe("challenge_expired");
+      const token = `${"t".repeat(41)}${i.toString().padStart(2, "0")}`;
+      const enroll = await client.post("/webauthn/register/verify", { token, response: attestation });
+      expect(enroll.status).toBe(400);
+      expect(enroll.body.error).toBe("challenge_expired");
+    }
+    expect(await keyCount()).toBe(before);
+  });
+
   test("starts refused by the per-network limit take no room from other clients", async () => {
     const base = freshNetwork().replace("::1", "");
     for (let i = 1; i <= 30; i++) await start(`${base}::${i.toString(16)}`);

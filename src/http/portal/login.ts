@@ -12,7 +12,7 @@ import {
 import { newCeremonyId, newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, startSession, succeeded } from "./outcome.ts";
 
 export async function loginOptions(portal: Portal, c: PortalContext, client: Client): Promise<Response> {
   const { deps } = portal;
@@ -44,8 +44,7 @@ export async function loginVerify(
 
   const ipBan = await portal.regulation.bannedFor({ userId: undefined, ip: client.key }, now);
   if (ipBan !== undefined) return banned(portal, c, "signin", ipBan);
-  if (record === undefined)
-    return refuse(portal, c, "signin", { userId: undefined, client }, "challenge_expired");
+  if (record === undefined) return challengeExpired(portal, c, "signin", { userId: undefined, client });
 
   const credential = await stores.credentials.get(body.response.id);
   if (credential === undefined) {

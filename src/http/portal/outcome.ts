@@ -115,6 +115,31 @@ function challengesFull(portal: Portal, c: PortalContext, ceremony: Ceremony, fu
   );
 }
 
+/**
+ * No live challenge (never started, expired or already used): 400 challenge_expired, logged but
+ * not counted towards a ban. Without a challenge nothing can be guessed, and counting it would let
+ * anyone write a failure counter per client network into the store, from any number of networks.
+ */
+export function challengeExpired(
+  portal: Portal,
+  c: PortalContext,
+  ceremony: Ceremony,
+  subject: { userId: string | undefined; client: Client },
+): Response {
+  const { deps } = portal;
+  deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "failure") });
+  deps.logger.warn(
+    {
+      event: `${ceremony}_refused`,
+      reason: "challenge_expired",
+      user: subject.userId,
+      ip: subject.client.ip,
+    },
+    "passkey ceremony refused",
+  );
+  return jsonError(c, 400, "challenge_expired", MESSAGES.challenge_expired as string);
+}
+
 /** Counts and logs a failed ceremony; answers 400 (or 429 when this failure started a ban). */
 export async function refuse(
   portal: Portal,

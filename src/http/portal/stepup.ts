@@ -14,7 +14,7 @@ import {
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, succeeded } from "./outcome.ts";
 
 const noSession = (c: PortalContext) =>
   jsonError(c, 401, "no_session", "You are not signed in (or your session ended). Sign in first.");
@@ -71,7 +71,7 @@ export async function stepUpVerify(
   const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "stepup", ban);
   if (record === undefined || record.userId !== session.userId) {
-    return refuse(portal, c, "stepup", subject, "challenge_expired");
+    return challengeExpired(portal, c, "stepup", subject);
   }
   const credential = await stores.credentials.get(body.response.id);
   if (credential === undefined) return refuse(portal, c, "stepup", subject, "unknown_credential");
