@@ -1,7 +1,8 @@
 /**
  * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
- * client network (client_prefix: an IPv6 client can rotate inside its /64) over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
- * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
+ * client network (client_prefix: an IPv6 client can rotate inside its /64) over `find_time`; at
+ * `max_retries` that user or network is banned for `ban_time`. A failed step-up also adds points
+ * to the network's dynamic reputation, which the risk engine reads on /auth.
  * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client network per
  * `start_window`, and `max_challenges` across all clients, so no number of clients or networks
  * can fill the store with challenges.
@@ -22,10 +23,12 @@ const startKey = (ip: string, window: number) => `regulation:start:ip:${ip}:${wi
  * bound the challenges stored at once.
  */
 const challengesKey = (window: number) => `regulation:challenges:${window}`;
+/** Set by the first refusal of a challenge window: the operator is told once per window. */
+const challengesFullKey = (window: number) => `regulation:challenges-full:${window}`;
 
 /** A refused ceremony start. */
 export interface StartLimited {
-  /** Seconds until the current start window ends (at least 1). */
+  /** Seconds until the window that refused ends (at least 1). */
   retryAfterSec: number;
   /** true for the first refusal of this window (log it once, not once per flooded request). */
   first: boolean;
@@ -83,9 +86,11 @@ export class Regulation {
     const previous = await this.counters.get(challengesKey(window - 1));
     const max = this.config.regulation.max_challenges;
     if (current + previous <= max) return undefined;
-    // A refused start keeps its count (only a number): the first refusal is the one at max + 1.
-    const retryAfterSec = Math.max(1, Math.ceil(((window + 1) * ttl - now) / 1000));
-    return { retryAfterSec, first: current + previous === max + 1 };
+    // Refused starts give their room back, so the count stays that of stored challenges and the
+    // store recovers as soon as a flood stops.
+    await this.releaseChallenge(now);
+    const first = (await this.counters.add(challengesFullKey(window), 1, ttl)) === 1;
+    return { retryAfterSec: Math.max(1, Math.ceil(((window + 1) * ttl - now) / 1000)), first };
   }
 
   async releaseChallenge(now: number): Promise<void> {
