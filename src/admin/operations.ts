@@ -16,7 +16,7 @@ export type RevokeCause = "admin" | "suspend" | "event";
 export class AdminError extends Error {
   override name = "AdminError";
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 413,
     readonly code: string,
     message: string,
   ) {

@@ -99,6 +99,27 @@ export const configSchema = z
     policy_path: z.string().optional(),
     /** CIDRs of the proxies whose X-Forwarded-For is believed. Empty = only the peer address counts. */
     trusted_proxies: z.array(cidr).default([]),
+    /**
+     * Per-client controls (ceremony start limits, failure bans, /auth rate limits, dynamic IP
+     * reputation) count per network of this size: an IPv6 client can rotate inside its /64.
+     */
+    client_prefix: z
+      .object({
+        ipv4: z
+          .number()
+          .int()
+          .min(16, "shorter than /16 would put whole providers in one bucket")
+          .max(32)
+          .default(32),
+        ipv6: z
+          .number()
+          .int()
+          .min(32, "shorter than /32 would put whole providers in one bucket")
+          .max(128)
+          .default(64),
+      })
+      .strict()
+      .prefault({}),
     /** Hosts (exact or *.suffix) that `rd` may point at, besides the cookie domain and policy hosts. */
     protected_hosts: z.array(z.string()).default([]),
     cookie: z
@@ -167,6 +188,11 @@ export const configSchema = z
         /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
         max_starts: z.number().int().min(1).default(30),
         start_window: duration("1m"),
+        /**
+         * Challenges stored at once across all clients (bounds Redis whatever the number of
+         * client networks); past it, ceremony starts answer 503 with Retry-After.
+         */
+        max_challenges: z.number().int().min(1).default(10_000),
       })
       .prefault({}),
     risk: z

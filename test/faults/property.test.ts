@@ -1,7 +1,8 @@
 /**
  * Hostile input, property-based (fast-check), against the real app in process (app.fetch with a
  * peer address, the memory store): arbitrary X-Forwarded-* headers, cookies, Authorization values
- * and peers; and arbitrary `rd` values against the portal's return-URL check. 12,000 cases in all.
+ * and peers; arbitrary `rd` values against the portal's return-URL check; IPv6 addresses within and
+ * outside client prefixes. 14,000 cases in all.
  * - never a crash or a 500;
  * - never a 200 where the rule says deny: no encoding, dot-segment or double-slash trick reaches
  *   /admin/** (denied) with a valid session in hand;
@@ -12,14 +13,19 @@
  * - paths with ";" parameters: refused (400) by default and never an allow on /admin/**; with
  *   path_parameters: strip, answered exactly as the path a parameter-stripping backend reads;
  * - random glob/path pairs: the glob matcher agrees with a segment-wise reference matcher.
+ * - every IPv6 address inside a client prefix, in any text form, has that prefix's client key, and
+ *   no address outside it does.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Hono } from "hono";
 import { type AppEnv, createApp } from "../../src/app.ts";
+import { parseForwardedRequest } from "../../src/http/forward-auth/request.ts";
 import { isAllowedReturnHost, safeReturnUrl } from "../../src/http/portal/return-url.ts";
+import { clientKey } from "../../src/net/client-prefix.ts";
 import { compileGlob } from "../../src/policy/matchers/path.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
+import { addressOutside, addressWithin, ipv6Prefix, ipv6Text } from "./ipv6-arbitraries.ts";
 
 const POLICY = `
 rules:
@@ -238,7 +244,7 @@ function backendHost(rawHost: string): string {
   return (rawHost.split(",")[0] ?? "").trim().toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
 }
 
-const CASES = { headers: 6_000, forgedXff: 3_000, returnUrl: 3_000 };
+const CASES = { headers: 6_000, forgedXff: 3_000, returnUrl: 3_000, clientPrefix: 2_000 };
 
 describe("hostile forwardAuth input (fast-check)", () => {
   test(`${CASES.headers} requests: no 500, no allow on a denied path, redirects only to the portal`, async () => {
@@ -579,6 +585,46 @@ describe("';' path parameters and '**' globs (fast-check)", () => {
         });
       }),
       { numRuns: PATH_CASES.globs },
+    );
+  });
+});
+
+describe("client prefix (clientKey, fast-check)", () => {
+  const TRUSTED = (ip: string) => ip === TRUSTED_PEER;
+  /** The client key the forwardAuth parser gives a client at `text` (X-Forwarded-For from the proxy). */
+  const keyOf = (text: string, ipv6: number) => {
+    const headers = new Headers({
+      "X-Forwarded-Host": "app.example.com",
+      "X-Forwarded-Method": "GET",
+      "X-Forwarded-Uri": "/",
+      "X-Forwarded-For": text,
+    });
+    const parsed = parseForwardedRequest(headers, {
+      peer: TRUSTED_PEER,
+      isTrustedProxy: TRUSTED,
+      clientKey: (ip) => clientKey(ip, { ipv4: 32, ipv6 }),
+    });
+    if (!parsed.ok) throw new Error(`${text}: ${parsed.error}`);
+    return parsed.value.clientKey;
+  };
+
+  test(`${CASES.clientPrefix} prefixes: every address inside shares the prefix's key, every address outside has another`, () => {
+    const scenario = ipv6Prefix(32, 128).chain((prefix) =>
+      fc.record({
+        prefix: fc.constant(prefix),
+        inside: addressWithin(prefix).chain(ipv6Text),
+        outside: addressOutside(prefix).chain(ipv6Text),
+        network: ipv6Text(prefix.groups),
+      }),
+    );
+    fc.assert(
+      fc.property(scenario, ({ prefix, inside, outside, network }) => {
+        const key = keyOf(network, prefix.length);
+        if (prefix.length < 128) expect(key.endsWith(`/${prefix.length}`)).toBe(true);
+        expect(keyOf(inside, prefix.length)).toBe(key);
+        expect(keyOf(outside, prefix.length)).not.toBe(key);
+      }),
+      { numRuns: CASES.clientPrefix },
     );
   });
 });

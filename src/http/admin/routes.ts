@@ -17,6 +17,7 @@ import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
+import { readBodyText } from "../read-body.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -123,8 +124,9 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
 
   /** Reads and validates a JSON body; AdminError 400 otherwise. */
   async function body<T>(c: Context, schema: z.ZodType<T>, optional = false): Promise<T> {
-    const text = await c.req.text();
-    if (text.length > MAX_BODY_BYTES) throw new AdminError(400, "invalid_body", "body too large");
+    const read = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+    if (!read.ok) throw new AdminError(413, "body_too_large", `the body is larger than ${read.limit} bytes`);
+    const text = read.text;
     if (text.trim() === "" && optional) return schema.parse({});
     let raw: unknown;
     try {

@@ -117,6 +117,11 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
   }
 }
 
+/** 431 for a header value past Vigil's own limit (e.g. a User-Agent over 1 KiB). */
+export function headerTooLarge(error: string): Response {
+  return json(431, { error: "header_too_large", reason: "header_too_large", description: error });
+}
+
 /** 400 for a request Vigil could not parse (malformed X-Forwarded-* headers). */
 export function badRequest(error: string): Response {
   return json(400, { error: "bad_request", reason: "bad_request", description: error });

@@ -16,7 +16,7 @@ import {
 import { registrationOptions, verifyRegistration } from "../../webauthn/registration.ts";
 import type { RegisterVerifyBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, startSession, succeeded } from "./outcome.ts";
 
 /** Reads an enrollment link without consuming it (the registration consumes it with take). */
 export async function peekEnrollment(
@@ -93,10 +93,10 @@ export async function registerVerify(
   const record = await takeChallenge(stores.oneTime, "register", hashEnrollmentToken(body.token));
   const now = deps.clock();
   const subject = { userId: record?.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "enroll", ban);
   if (record === undefined || record.userId === undefined) {
-    return refuse(portal, c, "enroll", subject, "challenge_expired");
+    return challengeExpired(portal, c, "enroll", subject);
   }
   const verified = await verifyRegistration(
     portal.rp,

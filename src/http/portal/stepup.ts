@@ -16,7 +16,7 @@ import {
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, succeeded } from "./outcome.ts";
 
 const noSession = (c: PortalContext) =>
   jsonError(c, 401, "no_session", "You are not signed in (or your session ended). Sign in first.");
@@ -70,10 +70,10 @@ export async function stepUpVerify(
   const record = await takeChallenge(stores.oneTime, "stepup", session.id);
   const now = deps.clock();
   const subject = { userId: session.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "stepup", ban);
   if (record === undefined || record.userId !== session.userId) {
-    return refuse(portal, c, "stepup", subject, "challenge_expired");
+    return challengeExpired(portal, c, "stepup", subject);
   }
   const credential = await stores.credentials.get(body.response.id);
   if (credential === undefined) return refuse(portal, c, "stepup", subject, "unknown_credential");
@@ -110,7 +110,7 @@ export async function stepUpVerify(
     config.session.absolute_timeout,
   );
   if (rotated === undefined) return noSession(c);
-  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.ip });
+  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.key });
   succeeded(portal, "stepup", {
     user: session.userId,
     credential: credential.id,
