@@ -13,6 +13,7 @@ import type { AppDeps, AppEnv } from "./http/app-env.ts";
 import { registerConsoleRoutes } from "./http/console/routes.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
+import { normaliseIp } from "./http/forward-auth/request.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
 import { currentBranding } from "./http/ui/branding.ts";
@@ -29,6 +30,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
 function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // One address form in every log line and key: a dual-stack socket reports IPv4 clients as
+  // ::ffff:a.b.c.d, which the decision path already writes as a.b.c.d (normaliseIp).
+  app.use("*", async (c, next) => {
+    if (c.env) c.env.peer = normaliseIp(c.env.peer) ?? c.env.peer;
+    await next();
+  });
 
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));

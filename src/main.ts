@@ -10,6 +10,7 @@ import { createMemoryStores } from "./adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
 import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
 import { memoize } from "./lib/memoize.ts";
 import { CidrSet } from "./net/cidr-set.ts";
@@ -109,6 +110,8 @@ export async function start(config: Config) {
   }
   const server = Bun.serve({
     port: config.port,
+    // A backstop above every endpoint's own limit (src/http/read-body.ts): Bun refuses the rest.
+    maxRequestBodySize: SERVER_MAX_BODY_BYTES,
     // /auth skips Hono's router (see createVigilFetch); every other route goes through it.
     fetch: (request, server) => vigilFetch(request, server.requestIP(request)?.address ?? ""),
   });

@@ -11,7 +11,8 @@ export interface DecisionStateQuery {
   sessionId: string | undefined;
   /** User id, when the identity came from a bearer JWT (no session). */
   userId: string | undefined;
-  clientIp: string;
+  /** The client's network (RequestFacts.clientKey): the "ip" rate counter and IP reputation key. */
+  clientKey: string;
   now: number;
   /** Sliding window for the rate counters; undefined = do not count (e.g. no rate limits set). */
   rateWindowMs: number | undefined;
@@ -183,8 +184,11 @@ export interface Stores {
   audit: AuditLog;
 }
 
-/** Key for the dynamic IP reputation counter in CounterStore; read by the decision script too. */
-export const ipReputationKey = (ip: string): string => `iprep:${ip}`;
+/**
+ * Key for the dynamic IP reputation counter in CounterStore; read by the decision script too.
+ * Takes a client key (net/client-prefix.ts), so reputation follows the client's network.
+ */
+export const ipReputationKey = (clientKey: string): string => `iprep:${clientKey}`;
 
 /** Verifies bearer JWTs from configured issuers (signature results cached until exp). */
 export interface BearerVerifier {

@@ -3,6 +3,8 @@
  * secure default, so an empty file (or none) is a valid single-replica setup on localhost.
  */
 import { z } from "zod";
+import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
+import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
@@ -19,9 +21,15 @@ const duration = (fallback: string) =>
       }
     });
 
-const cidr = z
-  .string()
-  .regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, "must be an IP address or CIDR, e.g. 10.0.0.0/8 or fd00::/8");
+/** Checked with the parser the server uses (src/net), so `vigil check` and the start agree. */
+const cidr = z.string().superRefine((text, ctx) => {
+  if (parseCidr(text.trim()) === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(text)} is not an IP address or CIDR (prefix at most /32 for IPv4, /128 for IPv6), e.g. 10.0.0.0/8 or fd00::/8`,
+    });
+  }
+});
 
 const ipListSchema = z.object({
   name: z.string().min(1),
@@ -51,6 +59,37 @@ const keySourceSchema = z
     message: "needs jwks_url or keys",
   });
 
+/** A group, acr or amr value an issuer is trusted to assert; it must survive a comma-joined header. */
+const headerListItem = z
+  .string()
+  .regex(HEADER_LIST_ITEM, "must be 1-128 printable ASCII characters without spaces or commas");
+
+/** A bearer-token issuer and how far its tokens are believed (src/core/token-trust.ts). */
+const jwtIssuerSchema = z
+  .object({
+    /** Namespace of the issuer's subjects: a token's user is `<id>:<sub>` unless subjects is local. */
+    id: z
+      .string({ error: "required: a short name (e.g. corp, partner) that namespaces the issuer's users" })
+      .regex(ISSUER_ID, "must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)"),
+    issuer: z.string().min(1),
+    audience: z.union([z.string(), z.array(z.string())]),
+    keys: keySourceSchema,
+    algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+    groups_claim: z.string().default("groups"),
+    /** "local": `sub` names a local user, whose live status and groups apply. */
+    subjects: z.enum(["namespaced", "local"]).default("namespaced"),
+    /** Token groups believed for namespaced subjects; any other group in the token is dropped. */
+    allowed_groups: z.array(headerListItem).default([]),
+    /** acr values believed; any other acr counts as none (it never satisfies a step-up). */
+    acr_values: z.array(headerListItem).default([]),
+    /** amr values believed; the others are dropped. */
+    amr_values: z.array(headerListItem).default([]),
+  })
+  .refine((issuer) => issuer.subjects !== "local" || issuer.allowed_groups.length === 0, {
+    message: "allowed_groups has no effect with subjects: local (the user store's groups apply)",
+    path: ["allowed_groups"],
+  });
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -60,6 +99,27 @@ export const configSchema = z
     policy_path: z.string().optional(),
     /** CIDRs of the proxies whose X-Forwarded-For is believed. Empty = only the peer address counts. */
     trusted_proxies: z.array(cidr).default([]),
+    /**
+     * Per-client controls (ceremony start limits, failure bans, /auth rate limits, dynamic IP
+     * reputation) count per network of this size: an IPv6 client can rotate inside its /64.
+     */
+    client_prefix: z
+      .object({
+        ipv4: z
+          .number()
+          .int()
+          .min(16, "shorter than /16 would put whole providers in one bucket")
+          .max(32)
+          .default(32),
+        ipv6: z
+          .number()
+          .int()
+          .min(32, "shorter than /32 would put whole providers in one bucket")
+          .max(128)
+          .default(64),
+      })
+      .strict()
+      .prefault({}),
     /** Hosts (exact or *.suffix) that `rd` may point at, besides the cookie domain and policy hosts. */
     protected_hosts: z.array(z.string()).default([]),
     cookie: z
@@ -115,7 +175,10 @@ export const configSchema = z
     bootstrap: z
       .object({
         /** With an empty user store, `bun start` prints a one-time enrollment link for this user. */
-        admin_user: z.string().default("admin"),
+        admin_user: z
+          .string()
+          .default("admin")
+          .refine(isLocalUserId, "must be 1-256 characters without ':' or control characters"),
         admin_groups: z.array(z.string()).default(["admins"]),
       })
       .prefault({}),
@@ -127,6 +190,11 @@ export const configSchema = z
         /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
         max_starts: z.number().int().min(1).default(30),
         start_window: duration("1m"),
+        /**
+         * Challenges stored at once across all clients (bounds Redis whatever the number of
+         * client networks); past it, ceremony starts answer 503 with Retry-After.
+         */
+        max_challenges: z.number().int().min(1).default(10_000),
       })
       .prefault({}),
     risk: z
@@ -173,16 +241,14 @@ export const configSchema = z
     jwt: z
       .object({
         issuers: z
-          .array(
-            z.object({
-              issuer: z.string().min(1),
-              audience: z.union([z.string(), z.array(z.string())]),
-              keys: keySourceSchema,
-              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
-              groups_claim: z.string().default("groups"),
-            }),
-          )
-          .default([]),
+          .array(jwtIssuerSchema)
+          .default([])
+          .refine((issuers) => new Set(issuers.map((i) => i.id)).size === issuers.length, {
+            message: "issuer ids must be unique (each names its own subject namespace)",
+          })
+          .refine((issuers) => new Set(issuers.map((i) => i.issuer)).size === issuers.length, {
+            message: "each issuer may be listed once",
+          }),
         clock_skew: duration("30s"),
         jwks_cache: duration("10m"),
         /** An unknown kid refetches the JWKS (key rotation), at most once per cooldown. */

@@ -19,6 +19,11 @@ export interface RequestFacts {
   query: string;
   /** The client's address after walking X-Forwarded-For through trusted proxies. */
   clientIp: string;
+  /**
+   * The client's network for per-client counters, bans and reputation: clientIp cut to
+   * client_prefix (e.g. "2001:db8:1:2::/64"; an IPv4 address by default). See net/client-prefix.ts.
+   */
+  clientKey: string;
   userAgent: string;
   /** True for a navigation that can follow a redirect to a page (Accept has text/html, GET/HEAD). */
   isBrowser: boolean;
@@ -30,6 +35,8 @@ export interface RequestFacts {
   bearerToken: string | undefined;
   /** The original absolute URL, e.g. https://app.example.com/a?b=1 */
   originalUrl: string;
+  /** Length of the larger header values read (host, URI, Accept, User-Agent, Cookie, Authorization). */
+  headerBytes: number;
 }
 
 /** Options carried on the forwardAuth address itself, e.g. /auth?stepup=300&group=admins. */

@@ -46,6 +46,7 @@ export interface Policy {
   risk: RiskThresholds;
   corsPreflight: "allow" | "authenticate";
   encodedSlashes: "reject" | "keep";
+  pathParameters: "reject" | "strip";
 }
 
 const toThresholds = (t: { stepup_at: number; deny_at: number }): RiskThresholds => ({
@@ -132,6 +133,7 @@ export function compilePolicy(data: unknown, version: string, options: CompileOp
     risk,
     corsPreflight: file.cors_preflight,
     encodedSlashes: file.encoded_slashes,
+    pathParameters: file.path_parameters,
   };
 }
 
@@ -147,13 +149,23 @@ function rulePath(data: unknown, path: readonly PropertyKey[]): string | undefin
   return `rules[${path[1]}]${typeof name === "string" ? ` "${name}"` : ""}${rest}`;
 }
 
-/** Parses and compiles policy YAML text; the version is a hash of the text. */
+/**
+ * Parses and compiles policy YAML text; the version is a hash of the text. Text without any
+ * YAML value (0 bytes, whitespace, only comments) is refused rather than read as "no rules".
+ */
 export function compilePolicyText(text: string, options: CompileOptions): Policy {
   let data: unknown;
   try {
     data = parseYaml(text);
   } catch (error) {
     throw new PolicyError(`policy is not valid YAML: ${(error as Error).message}`);
+  }
+  // An empty file is far more often a truncated write than an intent; an empty policy says so.
+  if (data === null || data === undefined) {
+    throw new PolicyError(
+      "policy file is empty (or only comments), which is how a truncated write looks: " +
+        "write `rules: []` for a policy without rules",
+    );
   }
   const version = new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 12);
   return compilePolicy(data, version, options);

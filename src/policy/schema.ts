@@ -62,6 +62,12 @@ export const policySchema = z
      * (default), or keep them encoded and match as written.
      */
     encoded_slashes: z.enum(["reject", "keep"]).default("reject"),
+    /**
+     * Paths holding ";" parameters ("/admin;x/y", "/public/..;/admin") are read as "/admin/y" and
+     * "/admin" by Tomcat, Jetty and Spring but literally by others: refuse them with 400 (default),
+     * or strip ";..." from every segment before dot segments are resolved, as those servers do.
+     */
+    path_parameters: z.enum(["reject", "strip"]).default("reject"),
     rules: z.array(ruleSchema).default([]),
     default: z.enum(["deny", "authenticated", "stepup"]).default("deny"),
   })

@@ -33,7 +33,7 @@ runStoreContract("redis", () => createRedisStores(client, uniquePrefix()));
 const decisionQuery = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
   sessionId: undefined,
   userId: undefined,
-  clientIp: "198.51.100.9",
+  clientKey: "198.51.100.9",
   now: Date.now(),
   rateWindowMs: 60_000,
   location: { lat: 1, lon: 2 },

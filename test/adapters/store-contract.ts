@@ -63,7 +63,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
     const query = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
       sessionId: undefined,
       userId: undefined,
-      clientIp: "198.51.100.1",
+      clientKey: "198.51.100.1",
       now,
       rateWindowMs: MINUTE,
       location: undefined,
@@ -385,7 +385,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
 
       test("an unknown session reads as undefined and is not counted", async () => {
         const state = await stores.decisions.read(
-          query({ sessionId: "a".repeat(64), clientIp: "192.0.2.50" }),
+          query({ sessionId: "a".repeat(64), clientKey: "192.0.2.50" }),
         );
         expect(state).toEqual({
           session: undefined,
@@ -397,7 +397,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
 
       test("JWT path: a user id without a session reads the user and counts the user", async () => {
         await stores.users.put(user("svc", { groups: ["robots"] }));
-        const state = await stores.decisions.read(query({ userId: "svc", clientIp: "192.0.2.51" }));
+        const state = await stores.decisions.read(query({ userId: "svc", clientKey: "192.0.2.51" }));
         expect(state.session).toBeUndefined();
         expect(state.user).toEqual(user("svc", { groups: ["robots"] }));
         expect(state.rate).toEqual({ session: 0, user: 1, ip: 1 });
@@ -408,7 +408,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         const base = Math.floor(now / MINUTE) * MINUTE;
         const { session } = await stores.sessions.create(newSessionInput(), base, 12 * HOUR);
         const at = (offset: number, ip = "192.0.2.60") =>
-          stores.decisions.read(query({ sessionId: session.id, clientIp: ip, now: base + offset }));
+          stores.decisions.read(query({ sessionId: session.id, clientKey: ip, now: base + offset }));
 
         expect((await at(100)).rate).toEqual({ session: 1, user: 1, ip: 1 });
         expect((await at(200)).rate).toEqual({ session: 2, user: 2, ip: 2 });
@@ -420,17 +420,19 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
       });
 
       test("no rate window means nothing is counted", async () => {
-        const state = await stores.decisions.read(query({ rateWindowMs: undefined, clientIp: "192.0.2.70" }));
+        const state = await stores.decisions.read(
+          query({ rateWindowMs: undefined, clientKey: "192.0.2.70" }),
+        );
         expect(state.rate).toEqual({ session: 0, user: 0, ip: 0 });
-        const counted = await stores.decisions.read(query({ clientIp: "192.0.2.70" }));
+        const counted = await stores.decisions.read(query({ clientKey: "192.0.2.70" }));
         expect(counted.rate.ip).toBe(1);
       });
 
       test("reads the dynamic IP reputation counter", async () => {
         await stores.counters.add(ipReputationKey("192.0.2.80"), 20, MINUTE);
         await stores.counters.add(ipReputationKey("192.0.2.80"), 20, MINUTE);
-        expect((await stores.decisions.read(query({ clientIp: "192.0.2.80" }))).ipReputation).toBe(40);
-        expect((await stores.decisions.read(query({ clientIp: "192.0.2.81" }))).ipReputation).toBe(0);
+        expect((await stores.decisions.read(query({ clientKey: "192.0.2.80" }))).ipReputation).toBe(40);
+        expect((await stores.decisions.read(query({ clientKey: "192.0.2.81" }))).ipReputation).toBe(0);
       });
 
       test("a session idle for longer than the idle time-out is gone", async () => {

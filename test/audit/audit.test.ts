@@ -124,7 +124,7 @@ describe("admin changes are audited", () => {
       expect(r.at).toBe(vigil.clock.now);
     }
     expect(records[2]?.detail).toBe("groups staff,finance");
-    expect(records[3]?.detail).toBe("revoked 1");
+    expect(records[3]?.detail).toBe("sessions 1");
     // The same four in the log, and the link in neither.
     expect(auditLines().map((l) => l.action)).toEqual(["suspend", "set_groups", "resume", "mint_enrollment"]);
     const token = url.slice(url.lastIndexOf("/") + 1);

@@ -110,12 +110,16 @@ describe.skipIf(!hasChromium())("admin console", () => {
     await page.getByRole("button", { name: "Suspend" }).click();
     await page.waitForURL(/m=suspended/);
     await expect(page.locator("#user-status").textContent()).resolves.toBe("suspended");
-    expect(await portal.stores.sessions.listByUser("bob")).toEqual([]);
-    expect((await auth("/home", bobToken)).status).toBe(302);
+    // Refused at once on every request, with the cause named; resume then ends the sessions.
+    const refused = await auth("/home", bobToken);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("Your account is suspended");
 
     await page.getByRole("button", { name: "Resume" }).click();
     await page.waitForURL(/m=resumed/);
     await expect(page.locator("#user-status").textContent()).resolves.toBe("active");
+    expect(await portal.stores.sessions.listByUser("bob")).toEqual([]);
+    expect((await auth("/home", bobToken)).status).toBe(302);
   }, 60_000);
 
   test("a recovery link is shown once with its QR code and works; the audit trail shows every change", async () => {

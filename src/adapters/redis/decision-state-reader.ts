@@ -24,7 +24,7 @@ export function createRedisDecisionStateReader({ scripts }: RedisContext): Decis
         query.location === undefined ? "" : String(query.location.lat),
         query.location === undefined ? "" : String(query.location.lon),
         window === undefined ? "" : String(window),
-        query.clientIp,
+        query.clientKey,
       ]);
       return parseReply(reply, query.sessionId, query.userId, now, window);
     },

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
-import { compilePolicyText } from "../../policy/compile.ts";
-import { SAMPLE_POLICY } from "../../policy/sample-policy.ts";
+import { existsSync } from "node:fs";
+import { readPolicyFile } from "../../adapters/files/policy-source.ts";
+import type { Policy } from "../../policy/compile.ts";
 import { type Command, parseCommandArgs } from "../command.ts";
 import { CliError } from "../context.ts";
 
-/** Validates the configuration (file + environment) and the policy file, as a start would. */
+/** Validates the configuration (file + environment) and the policy file with the start's own code. */
 export const check: Command = {
   name: "check",
   summary: "validate the configuration and the policy file (exit 0 valid, 2 invalid)",
@@ -13,20 +13,11 @@ export const check: Command = {
     parseCommandArgs(this, args, [], {});
     const config = ctx.config(); // a ConfigError is reported by cli.ts with exit 2
     ctx.out(`config ok (${config.source})`);
-    let text = SAMPLE_POLICY;
-    if (config.policy_path) {
-      if (!existsSync(config.policy_path))
-        throw new CliError(2, `policy: file not found: ${config.policy_path}`);
-      text = readFileSync(config.policy_path, "utf8");
-    }
-    let policy: ReturnType<typeof compilePolicyText>;
+    let policy: Policy;
     try {
-      policy = compilePolicyText(text, { defaultMaxAgeMs: config.stepup.default_max_age });
+      policy = readPolicyFile(config.policy_path, { defaultMaxAgeMs: config.stepup.default_max_age });
     } catch (error) {
-      throw new CliError(
-        2,
-        `policy ${config.policy_path ?? "(built-in sample)"}: ${(error as Error).message}`,
-      );
+      throw new CliError(2, (error as Error).message);
     }
     ctx.out(
       `policy ok (${config.policy_path ?? "built-in sample"}, version ${policy.version}, ${policy.rules.length} rules)`,

@@ -10,9 +10,8 @@ import { registrationOptions, verifyRegistration } from "../../webauthn/registra
 import { addPasskeyVerifyBody } from "../portal/body.ts";
 import { type Client, jsonError, type Portal, type PortalContext } from "../portal/context.ts";
 import { admitStart, banned, refuse } from "../portal/outcome.ts";
-import { readBoundedText } from "../ui/form.ts";
+import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 
-const MAX_BODY_BYTES = 64 * 1024;
 const binding = (session: Session) => `account:${session.id}`;
 
 export async function addPasskeyOptions(
@@ -54,11 +53,11 @@ export async function addPasskeyVerify(
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
     return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
-  const text = await readBoundedText(c, MAX_BODY_BYTES);
-  if (text === undefined) return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  const body = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+  if (!body.ok) return jsonError(c, 413, "body_too_large", "The request body is too large.");
   let parsed: ReturnType<typeof addPasskeyVerifyBody.safeParse>;
   try {
-    parsed = addPasskeyVerifyBody.safeParse(JSON.parse(text));
+    parsed = addPasskeyVerifyBody.safeParse(JSON.parse(body.text));
   } catch {
     return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
   }

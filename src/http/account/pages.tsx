@@ -140,7 +140,6 @@ export const AccountPage: FC<AccountView> = (view) => {
       nonce={view.nonce}
       script={view.script}
       branding={currentBranding()}
-      referrer="same-origin"
       wide
       nav={<SignedInNav userId={view.userId} isAdmin={view.isAdmin} />}
     >

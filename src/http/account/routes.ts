@@ -95,7 +95,7 @@ export function registerAccountRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
       stepUpUrl,
       message: c.req.query("m"),
     });
-    return renderPage(nonce, page, 200, { "referrer-policy": "same-origin" });
+    return renderPage(nonce, page);
   });
 
   // ---- state-changing endpoints: same-origin only ----

@@ -18,6 +18,7 @@ import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
+import { readBodyText } from "../read-body.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -132,8 +133,9 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
 
   /** Reads and validates a JSON body; AdminError 400 otherwise. */
   async function body<T>(c: Context, schema: z.ZodType<T>, optional = false): Promise<T> {
-    const text = await c.req.text();
-    if (text.length > MAX_BODY_BYTES) throw new AdminError(400, "invalid_body", "body too large");
+    const read = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+    if (!read.ok) throw new AdminError(413, "body_too_large", `the body is larger than ${read.limit} bytes`);
+    const text = read.text;
     if (text.trim() === "" && optional) return schema.parse({});
     let raw: unknown;
     try {
@@ -186,14 +188,17 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.post("/admin/users/:user/suspend", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "suspend", user }, async () => {
-      const { revoked, ...view } = await opsFor(c).suspend(user);
-      return { user: view, revoked };
+      const { sessions, ...view } = await opsFor(c).suspend(user);
+      return { user: view, sessions };
     });
   });
 
   app.post("/admin/users/:user/resume", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "resume", user }, async () => ({ user: await opsFor(c).resume(user) }));
+    return run(c, { action: "resume", user }, async () => {
+      const { revoked, ...view } = await opsFor(c).resume(user);
+      return { user: view, revoked };
+    });
   });
 
   app.put("/admin/users/:user/groups", (c) => {

@@ -16,8 +16,8 @@ import { OUTCOMES, type Overview } from "./overview.ts";
 
 /** Outcome messages named by the redirect after a form post (never text from the request). */
 export const CONSOLE_MESSAGES: Record<string, { kind: "ok" | "error"; text: string }> = {
-  suspended: { kind: "ok", text: "User suspended; their sessions are revoked." },
-  resumed: { kind: "ok", text: "User resumed." },
+  suspended: { kind: "ok", text: "User suspended: every request of theirs is now refused." },
+  resumed: { kind: "ok", text: "User resumed; their earlier sessions are ended, so they sign in again." },
   groups_set: { kind: "ok", text: "Groups saved." },
   sessions_revoked: { kind: "ok", text: "Sessions revoked." },
   session_revoked: { kind: "ok", text: "Session revoked." },
@@ -55,7 +55,6 @@ const ConsoleShell: FC<ConsoleFrame & { title: string; children?: Child }> = ({
       title={title}
       nonce={nonce}
       branding={currentBranding()}
-      referrer="same-origin"
       wide
       nav={
         <>

@@ -30,7 +30,6 @@ import { qrSvg } from "./qr.ts";
 
 const SAMPLE_INTERVAL_MS = 10_000;
 const MAX_RESULTS = 50;
-const SAME_ORIGIN_PAGE = { "referrer-policy": "same-origin" };
 
 interface Admin {
   session: Session;
@@ -83,7 +82,7 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
       ),
     });
 
-  const render = (nonce: string, element: unknown) => renderPage(nonce, element, 200, SAME_ORIGIN_PAGE);
+  const render = (nonce: string, element: unknown) => renderPage(nonce, element);
   const userPath = (id: string) => `/console/users/${encodeURIComponent(id)}`;
 
   app.get("/console", async (c) => {

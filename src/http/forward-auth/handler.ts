@@ -19,6 +19,7 @@ import {
   type RiskAssessment,
 } from "../../core/types.ts";
 import { memoize } from "../../lib/memoize.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
@@ -30,8 +31,9 @@ import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { brandingOf } from "../ui/branding.ts";
 import { wantsHtml } from "../ui/error-pages.tsx";
-import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
-import { badRequest, toResponse } from "./response.ts";
+import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
+import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
+import { badRequest, headerTooLarge, toResponse } from "./response.ts";
 
 export interface ForwardAuthDeps {
   config: Config;
@@ -46,6 +48,8 @@ export interface ForwardAuthDeps {
   metrics: Metrics;
   /** Returns [0,1); injectable so log sampling is testable. */
   random?: () => number;
+  /** A full garbage collection (Bun.gc(true)); injectable so the header budget is testable. */
+  collectGarbage?: () => void;
 }
 
 /**
@@ -126,6 +130,10 @@ export type ForwardAuthHandler = (
 export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHandler {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
+  const countHeaderBytes = createHeaderGarbageBudget({
+    ...HEADER_GARBAGE_DEFAULTS,
+    collect: deps.collectGarbage ?? (() => Bun.gc(true)),
+  });
   const { timeouts, stepUp } = decisionSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin, branding: brandingOf(config) };
   // Pure functions of the request's own text, memoised (bounded): one browser sends the same
@@ -157,7 +165,11 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     child.observe(seconds);
   };
   /** Reused for every parse (parsing is synchronous): no context object per request. */
-  const parseContext = { peer: "", isTrustedProxy: deps.isTrustedProxy };
+  const parseContext = {
+    peer: "",
+    isTrustedProxy: deps.isTrustedProxy,
+    clientKey: memoize((ip: string) => clientKey(ip, config.client_prefix)),
+  };
 
   function observe(
     decision: Decision,
@@ -203,8 +215,15 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
 
   function refuse(error: string, fields: Record<string, string>, message: string, html = false): Response {
     countDecision("bad_request", Reason.badRequest);
-    logger.warn({ decision: "bad_request", error, ...fields }, message);
+    const peer = fields.peer === undefined ? undefined : (normaliseIp(fields.peer) ?? fields.peer);
+    logger.warn({ decision: "bad_request", error, ...fields, peer }, message);
     return badRequest(error, html ? responseSettings : undefined);
+  }
+
+  function refuseTooLarge(error: string, peer: string): Response {
+    countDecision("bad_request", Reason.headerTooLarge);
+    logger.warn({ decision: "bad_request", error, peer }, "forwardAuth request header too large");
+    return headerTooLarge(error);
   }
 
   /** decide() → metrics → Response → decision log: the common tail of every decision. */
@@ -220,7 +239,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     assessed: boolean,
   ): Response {
     const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
-    if (assessed) recordRisk(risk, decision, facts.clientIp);
+    if (assessed) recordRisk(risk, decision, facts.clientKey);
     const response = toResponse(decision, facts, responseSettings);
     observe(decision, facts, policy.version, started, assessed ? risk : undefined);
     return response;
@@ -256,8 +275,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     try {
       state = await stores.decisions.read({
         sessionId,
-        userId: claims?.sub,
-        clientIp: facts.clientIp,
+        userId: claims?.userId,
+        clientKey: facts.clientKey,
         now,
         rateWindowMs: config.risk.rate.window,
         // The memoised geo answer itself (read-only): it has lat and lon.
@@ -300,12 +319,17 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const parsed = parseForwardedRequest(request.headers, parseContext);
     const address = url ?? request.url;
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
-    if (!parsed.ok || !options.ok) {
+    if (!parsed.ok) {
+      if (parsed.tooLarge) return refuseTooLarge(parsed.error, peer);
       const html = wantsHtml(request.headers.get("accept"));
-      const error = parsed.ok ? (options.ok ? "" : options.error) : parsed.error;
-      return refuse(error, { peer }, "malformed forwardAuth request", html);
+      return refuse(parsed.error, { peer }, "malformed forwardAuth request", html);
+    }
+    if (!options.ok) {
+      const html = wantsHtml(request.headers.get("accept"));
+      return refuse(options.error, { peer }, "malformed forwardAuth request", html);
     }
     const facts = parsed.value;
+    countHeaderBytes(facts.headerBytes);
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
       host: facts.host,
@@ -325,14 +349,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     return conclude(facts, options.value, policy, rule, now, started, NO_CREDENTIALS, NO_RISK, false);
   };
 
-  function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {
+  function recordRisk(risk: RiskAssessment, decision: Decision, clientKey: string) {
     metrics.riskScore.observe(risk.score);
     for (const reason of risk.reasons) metrics.riskSignals.inc({ signal: reason.signal });
     if (risk.block) metrics.riskSignals.inc({ signal: risk.block.signal });
     if (decision.kind === "rate_limited") {
       // A client over the hard limit earns dynamic reputation; fire and forget, off the decision path.
       const { rate_violation_points, ttl } = config.risk.dynamic_ip;
-      stores.counters.add(ipReputationKey(clientIp), rate_violation_points, ttl).catch(() => {
+      stores.counters.add(ipReputationKey(clientKey), rate_violation_points, ttl).catch(() => {
         metrics.storeErrors.inc();
       });
     }

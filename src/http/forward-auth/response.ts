@@ -6,6 +6,7 @@
 import type { Decision, RequestFacts } from "../../core/types.ts";
 import { type Branding, DEFAULT_BRANDING } from "../ui/branding.ts";
 import { deniedContent, type ErrorPageContent, renderErrorPage } from "../ui/error-pages.tsx";
+import { headerList } from "./headers.ts";
 
 export interface ResponseSettings {
   /** Portal origin, e.g. https://auth.example.com */
@@ -59,9 +60,9 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
       const identity = decision.identity;
       if (identity) {
         headers["x-auth-user"] = headerSafe(identity.userId);
-        headers["x-auth-groups"] = headerSafe(identity.groups.join(","));
+        headers["x-auth-groups"] = headerList(identity.groups);
         headers["x-auth-acr"] = headerSafe(identity.acr);
-        headers["x-auth-amr"] = headerSafe(identity.amr.join(","));
+        headers["x-auth-amr"] = headerList(identity.amr);
         headers["x-auth-risk"] = String(decision.risk.score);
       }
       return new Response(null, { status: 200, headers });
@@ -124,6 +125,11 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
       }
       return json(503, { error: "unavailable", reason }, { "retry-after": "1" });
   }
+}
+
+/** 431 for a header value past Vigil's own limit (e.g. a User-Agent over 1 KiB). */
+export function headerTooLarge(error: string): Response {
+  return json(431, { error: "header_too_large", reason: "header_too_large", description: error });
 }
 
 /** 400 for a request Vigil could not parse (malformed X-Forwarded-* headers); a page for browsers. */

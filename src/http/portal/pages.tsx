@@ -12,16 +12,11 @@ interface Shell {
   nonce: string;
   /** Path of the bundled ceremony script, when the page runs one. */
   script?: string | undefined;
-  /** "same-origin" on pages with a form (see ui/shell.tsx); never on a page whose URL holds a secret. */
-  referrer?: "no-referrer" | "same-origin";
   children?: Child;
 }
 
-/** Response header of the pages that post a form (their Origin must survive for the CSRF check). */
-export const FORM_PAGE_HEADERS = { "referrer-policy": "same-origin" };
-
-export const Layout: FC<Shell> = ({ title, nonce, script, referrer, children }) => (
-  <UiShell title={title} nonce={nonce} script={script} referrer={referrer} branding={currentBranding()}>
+export const Layout: FC<Shell> = ({ title, nonce, script, children }) => (
+  <UiShell title={title} nonce={nonce} script={script} branding={currentBranding()}>
     {children}
   </UiShell>
 );
@@ -59,7 +54,7 @@ export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
 );
 
 export const StepUpPage: FC<CeremonyPage & { userId: string }> = ({ nonce, script, rd, userId }) => (
-  <Layout title="Confirm it's you" nonce={nonce} script={script} referrer="same-origin">
+  <Layout title="Confirm it's you" nonce={nonce} script={script}>
     <section data-ceremony="stepup" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Confirm it's you</h1>
       <p>
@@ -123,7 +118,7 @@ export const EnrollLinkInvalidPage: FC<{ nonce: string }> = ({ nonce }) => (
 );
 
 export const SignedInPage: FC<{ nonce: string; userId: string }> = ({ nonce, userId }) => (
-  <Layout title="You're signed in" nonce={nonce} referrer="same-origin">
+  <Layout title="You're signed in" nonce={nonce}>
     <h1 tabindex={-1}>You're signed in</h1>
     <p>
       Signed in as <strong>{userId}</strong>. You can go back to the application you were using.

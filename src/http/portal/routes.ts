@@ -7,6 +7,8 @@ import type { z } from "zod";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import type { AppEnv } from "../app-env.ts";
+import { MAX_USER_AGENT_BYTES } from "../forward-auth/request.ts";
+import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 import { portalAsset } from "./assets.ts";
 import {
   assertionOptionsBody,
@@ -34,15 +36,12 @@ import { loginOptions, loginVerify } from "./login.ts";
 import {
   EnrollLinkInvalidPage,
   EnrollPage,
-  FORM_PAGE_HEADERS,
   LoginPage,
   SignedInPage,
   SignedOutPage,
   StepUpPage,
 } from "./pages.tsx";
 import { stepUpOptions, stepUpVerify } from "./stepup.ts";
-
-const MAX_BODY_BYTES = 64 * 1024;
 
 type Handler = (portal: Portal, c: PortalContext, client: Client) => Promise<Response>;
 
@@ -52,15 +51,13 @@ async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promi
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
-  }
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES)
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  // Read with the limit enforced while reading: a chunked body has no Content-Length to check.
+  const body = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+  if (!body.ok)
+    return jsonError(c, 413, "body_too_large", `The request body is larger than ${body.limit} bytes.`);
   let raw: unknown;
   try {
-    raw = text === "" ? {} : JSON.parse(text);
+    raw = body.text === "" ? {} : JSON.parse(body.text);
   } catch {
     return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
   }
@@ -94,7 +91,7 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const session = await currentSession(c, deps);
     if (session === undefined) return c.redirect("/login", 302);
     const nonce = newNonce();
-    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }), 200, FORM_PAGE_HEADERS);
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
   });
 
   app.get("/login", async (c) => {
@@ -112,12 +109,7 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    return renderPage(
-      nonce,
-      StepUpPage({ nonce, script, rd, userId: session.userId }),
-      200,
-      FORM_PAGE_HEADERS,
-    );
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }), 200);
   });
 
   app.get("/enroll/:token", async (c) => {
@@ -142,6 +134,15 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
   app.use("/logout", sameOrigin);
 
   const withClient = (handler: Handler) => async (c: PortalContext) => {
+    // The same bound as /auth: an oversize User-Agent is refused, not hashed.
+    if ((c.req.header("user-agent")?.length ?? 0) > MAX_USER_AGENT_BYTES) {
+      return jsonError(
+        c,
+        431,
+        "header_too_large",
+        `The User-Agent header is longer than ${MAX_USER_AGENT_BYTES} bytes.`,
+      );
+    }
     const client = clientOf(c, deps);
     if (client === undefined)
       return jsonError(c, 400, "bad_client_address", "The client address could not be read.");

@@ -95,7 +95,7 @@ export function renderErrorPage(
       "content-security-policy": errorPageCsp(nonce, options.portalOrigin),
       "x-content-type-options": "nosniff",
       "x-frame-options": "DENY",
-      "referrer-policy": "no-referrer",
+      "referrer-policy": "same-origin",
       ...options.headers,
     },
   });

@@ -19,11 +19,6 @@ export interface ShellProps {
   /** Navigation links shown in the header (e.g. Account, Console). */
   nav?: Child;
   wide?: boolean;
-  /**
-   * The page's referrer policy. Pages with forms use "same-origin", so their posts carry the
-   * Origin the CSRF check compares (under "no-referrer" a browser sends `Origin: null`).
-   */
-  referrer?: "no-referrer" | "same-origin";
   children?: Child;
 }
 
@@ -36,14 +31,14 @@ export const Shell: FC<ShellProps> = ({
   script,
   nav,
   wide = false,
-  referrer = "no-referrer",
   children,
 }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <meta name="referrer" content={referrer} />
+      {/* Same-origin posts carry their Origin (the CSRF check); other origins learn nothing. */}
+      <meta name="referrer" content="same-origin" />
       <title>{`${title} · ${branding.title ?? branding.product}`}</title>
       {inlineStyle ? (
         <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLESHEET }} />
