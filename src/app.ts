@@ -15,12 +15,17 @@ import {
   type ForwardAuthHandler,
 } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { registerOidcRoutes } from "./http/oidc/routes.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
+import type { OidcProviders } from "./oidc/providers.ts";
 
 export type AppEnv = { Bindings: { peer: string } };
 
 /** Everything the routes need; the decision path's dependencies are the widest set. */
-export type AppDeps = Omit<ForwardAuthDeps, "random">;
+export type AppDeps = Omit<ForwardAuthDeps, "random"> & {
+  /** The configured OIDC identity providers; unset = passkey sign-in only. */
+  oidc?: OidcProviders | undefined;
+};
 
 export const FORWARD_AUTH_PATH = "/auth";
 
@@ -36,6 +41,7 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
+  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
   registerPortalRoutes(app, deps);
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));

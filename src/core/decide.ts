@@ -14,6 +14,8 @@ export interface StepUpSettings {
   immediateGraceMs: number;
   /** How recent a step-up answers a risk-triggered challenge (also bound to the same client IP). */
   riskMaxAgeMs: number;
+  /** acr values an identity provider's step-up grants (its stepup_acr_values): they count as a step-up too. */
+  idpAcrs?: readonly string[];
 }
 
 export interface DecideInput {
@@ -79,8 +81,9 @@ function only(reason: string): string[] {
   return reasons;
 }
 
-function stepUpAge(identity: Identity, now: number, acr: string): number {
-  if (identity.stepUpAt <= 0 || identity.acr !== acr) return Number.POSITIVE_INFINITY;
+function stepUpAge(identity: Identity, now: number, stepUp: StepUpSettings): number {
+  if (identity.stepUpAt <= 0) return Number.POSITIVE_INFINITY;
+  if (identity.acr !== stepUp.acr && !stepUp.idpAcrs?.includes(identity.acr)) return Number.POSITIVE_INFINITY;
   return now - identity.stepUpAt;
 }
 
@@ -126,7 +129,7 @@ export function decide(input: DecideInput): Decision {
     return { kind: "deny", rule: ruleName, reasons: only(Reason.riskTooHigh), identity };
   }
 
-  const age = stepUpAge(identity, now, stepUp.acr);
+  const age = stepUpAge(identity, now, stepUp);
   if (action === "stepup") {
     const window = maxAgeMs === 0 ? stepUp.immediateGraceMs : maxAgeMs;
     if (age > window) {

@@ -7,7 +7,10 @@ export type HeaderReader = (name: string) => string | undefined;
 
 export function isSameOriginRequest(header: HeaderReader, origins: readonly string[]): boolean {
   const origin = header("origin");
-  if (origin === undefined || !origins.includes(origin)) return false;
   const site = header("sec-fetch-site");
+  // A form posted from a portal page (Referrer-Policy: no-referrer) carries "Origin: null"; the
+  // browser's own Sec-Fetch-Site, which no page can set, then vouches that it is same-origin.
+  if (origin === "null") return site === "same-origin";
+  if (origin === undefined || !origins.includes(origin)) return false;
   return site === undefined || site === "same-origin";
 }
