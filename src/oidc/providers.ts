@@ -46,7 +46,12 @@ export async function discover(settings: ProviderSettings, secret: string): Prom
     settings.client_id,
     { client_secret: secret },
     client.ClientSecretBasic(secret),
-    { execute: insecure ? [client.allowInsecureRequests] : [], timeout: DISCOVERY_TIMEOUT_SEC },
+    {
+      // ID tokens are verified against the IdP's JWKS even though they come straight from its
+      // token endpoint (OIDC Core lets TLS stand in for the signature; Vigil does not rely on that).
+      execute: [client.enableNonRepudiationChecks, ...(insecure ? [client.allowInsecureRequests] : [])],
+      timeout: DISCOVERY_TIMEOUT_SEC,
+    },
   );
 }
 

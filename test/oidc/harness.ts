@@ -48,7 +48,7 @@ export interface OidcStack {
   /** The portal's public origin (replica A), as the browser sees it. */
   origin: string;
   logLines: string[];
-  /** Replaces the IdP by a new process (same port and key); undefined stops it for good. */
+  /** Replaces the IdP by a new process (same port and key). */
   restartIdp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,9 +67,17 @@ function lateProviders(): OidcProviders & { set(inner: OidcProviders): void } {
   };
 }
 
-export async function startOidcStack(
-  options: { provider?: Record<string, unknown>; users?: IdpUserSpec[] } = {},
-): Promise<OidcStack> {
+export interface OidcStackOptions {
+  /** Overrides of the "corp" provider's settings. */
+  provider?: Record<string, unknown>;
+  /** More providers at the same IdP, each its own client there (client_id "vigil-<id>"). */
+  extraProviders?: Array<Record<string, unknown> & { id: string }>;
+  users?: IdpUserSpec[];
+  /** Vigil config merged over the stack's. */
+  config?: Record<string, unknown>;
+}
+
+export async function startOidcStack(options: OidcStackOptions = {}): Promise<OidcStack> {
   process.env[SECRET_ENV] = CLIENT_SECRET;
   const idpPort = await freeLoopbackPort();
   const issuer = `http://127.0.0.1:${idpPort}`;
@@ -93,16 +101,24 @@ export async function startOidcStack(
     stepup_acr_values: ["mfa"],
     ...options.provider,
   };
+  const extras = (options.extraProviders ?? []).map((extra) => ({
+    ...provider,
+    name: extra.id,
+    client_id: `vigil-${extra.id}`,
+    ...extra,
+  }));
   const replica = async (oidc: OidcProviders) =>
     startVigil({
       config: (port) => ({
         public_url: `http://auth.${COOKIE_DOMAIN}:${port}`,
         cookie: { domain: COOKIE_DOMAIN },
-        oidc: { providers: [provider] },
+        oidc: { providers: [provider, ...extras] },
+        ...options.config,
       }),
       policyText: OIDC_POLICY,
       store: { redisUrl: redis.url, prefix },
-      deps: { geo: () => undefined, logger: createLogger("debug", sink), oidc },
+      // The IdP stamps real times on its tokens: the replicas keep real time too.
+      deps: { geo: () => undefined, clock: () => Date.now(), logger: createLogger("debug", sink), oidc },
     });
   const lateA = lateProviders();
   const lateB = lateProviders();
@@ -111,15 +127,15 @@ export async function startOidcStack(
   const origin = a.config.publicOrigin;
   const idpOptions = {
     port: idpPort,
-    clients: [
+    clients: [provider, ...extras].map((p) =>
       testClient({
-        clientId: "vigil",
+        clientId: p.client_id,
         clientSecret: CLIENT_SECRET,
-        redirectUri: `${origin}/oidc/${PROVIDER_ID}/callback`,
-        backchannelLogoutUri: `${a.url}/oidc/${PROVIDER_ID}/backchannel-logout`,
+        redirectUri: `${origin}/oidc/${p.id}/callback`,
+        backchannelLogoutUri: `${a.url}/oidc/${p.id}/backchannel-logout`,
         postLogoutRedirectUri: `${origin}/login`,
       }),
-    ],
+    ),
     users: options.users ?? [ALICE, MALLORY],
   };
   let idp = await startTestIdp(idpOptions);

@@ -69,8 +69,12 @@ export async function finishOidcFlow(
   const who = clientOf(c, deps);
   if (who === undefined) return refuse({ status: 400, reason: "bad_client_address" });
 
+  const requestUrl = new URL(c.req.url);
+  // The state must be this browser's flow's (CSRF on the callback); openid-client checks it again.
+  if (requestUrl.searchParams.get("state") !== flow.state)
+    return refuse({ status: 400, reason: "flow_mismatch" });
   // The URL as the IdP built it: the portal's public origin, not the address Vigil listens on.
-  const query = new URL(c.req.url).search;
+  const query = requestUrl.search;
   const currentUrl = new URL(`${callbackUrl(deps, settings.id)}${query}`);
   let claims: Record<string, unknown>;
   try {
