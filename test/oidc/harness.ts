@@ -47,6 +47,7 @@ export interface OidcStack {
   b: TestVigil;
   /** The portal's public origin (replica A), as the browser sees it. */
   origin: string;
+  redisUrl: string;
   logLines: string[];
   /** Replaces the IdP by a new process (same port and key). */
   restartIdp(): Promise<void>;
@@ -75,13 +76,15 @@ export interface OidcStackOptions {
   users?: IdpUserSpec[];
   /** Vigil config merged over the stack's. */
   config?: Record<string, unknown>;
+  /** A redis-server of the stack's own (never the shared REDIS_URL): for counting commands. */
+  ownRedis?: boolean;
 }
 
 export async function startOidcStack(options: OidcStackOptions = {}): Promise<OidcStack> {
   process.env[SECRET_ENV] = CLIENT_SECRET;
   const idpPort = await freeLoopbackPort();
   const issuer = `http://127.0.0.1:${idpPort}`;
-  const redis = await startRedis();
+  const redis = await startRedis({ own: options.ownRedis === true });
   const prefix = uniquePrefix();
   const logLines: string[] = [];
   const sink = new Writable({
@@ -152,6 +155,7 @@ export async function startOidcStack(options: OidcStackOptions = {}): Promise<Oi
     a,
     b,
     origin,
+    redisUrl: redis.url,
     logLines,
     async restartIdp() {
       await idp.stop();
