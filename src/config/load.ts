@@ -71,6 +71,14 @@ function readClientSecrets(file: FileConfig, env: Env): Record<string, string> {
   const secrets: Record<string, string> = {};
   file.oidc.providers.forEach((provider, i) => {
     const field = `oidc.providers.${i}`;
+    const issuer = new URL(provider.issuer);
+    const loopback =
+      ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname) || issuer.hostname.endsWith(".localhost");
+    if (issuer.protocol !== "https:" && !(issuer.protocol === "http:" && loopback)) {
+      throw new ConfigError(
+        `${field}.issuer: must be https:// (plain http only on localhost), got ${issuer.origin}`,
+      );
+    }
     let secret: string | undefined;
     if (provider.client_secret_env !== undefined) {
       secret = env[provider.client_secret_env];
