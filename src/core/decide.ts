@@ -81,10 +81,17 @@ function only(reason: string): string[] {
   return reasons;
 }
 
-function stepUpAge(identity: Identity, now: number, stepUp: StepUpSettings): number {
+/** Age of the identity's last step-up of an accepted kind (a passkey's acr, an IdP's acrs). */
+function stepUpAge(
+  identity: Identity,
+  now: number,
+  stepUp: StepUpSettings,
+  via: "passkey" | "idp" | undefined,
+): number {
   if (identity.stepUpAt <= 0) return Number.POSITIVE_INFINITY;
-  if (identity.acr !== stepUp.acr && !stepUp.idpAcrs?.includes(identity.acr)) return Number.POSITIVE_INFINITY;
-  return now - identity.stepUpAt;
+  const byPasskey = via !== "idp" && identity.acr === stepUp.acr;
+  const byIdp = via !== "passkey" && stepUp.idpAcrs !== undefined && stepUp.idpAcrs.includes(identity.acr);
+  return byPasskey || byIdp ? now - identity.stepUpAt : Number.POSITIVE_INFINITY;
 }
 
 export function decide(input: DecideInput): Decision {
@@ -129,15 +136,17 @@ export function decide(input: DecideInput): Decision {
     return { kind: "deny", rule: ruleName, reasons: only(Reason.riskTooHigh), identity };
   }
 
-  const age = stepUpAge(identity, now, stepUp);
+  const age = stepUpAge(identity, now, stepUp, undefined);
   if (action === "stepup") {
     const window = maxAgeMs === 0 ? stepUp.immediateGraceMs : maxAgeMs;
-    if (age > window) {
+    const via = rule.stepUpVia;
+    if ((via === undefined ? age : stepUpAge(identity, now, stepUp, via)) > window) {
       return {
         kind: "stepup",
         rule: ruleName,
         maxAgeSec: Math.floor(maxAgeMs / 1000),
-        acrValues: stepUp.acr,
+        acrValues: via === "idp" && stepUp.idpAcrs?.length ? stepUp.idpAcrs.join(" ") : stepUp.acr,
+        via,
         reasons: only(identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired),
         identity,
       };

@@ -154,6 +154,8 @@ export type Decision =
       rule: string;
       maxAgeSec: number;
       acrValues: string;
+      /** The one kind of check that answers it (the rule's via); undefined = a passkey or the IdP. */
+      via?: "passkey" | "idp" | undefined;
       reasons: string[];
       identity: Identity;
     }

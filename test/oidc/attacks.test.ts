@@ -303,6 +303,21 @@ describe("step-up through the IdP", () => {
     await context.close();
   }, 60_000);
 
+  test("a rule with via: [idp] sends the browser to a step-up page offering only the IdP", async () => {
+    const { token, context } = await signedInAlice();
+    const challenge = await authAs(stack.a, `http://${APP_HOST}/sso-only/x`, token);
+    expect(challenge.status).toBe(302);
+    const location = new URL(challenge.headers.get("location") ?? "");
+    expect(location.searchParams.get("via")).toBe("idp");
+    const page = await fetch(`${stack.a.url}${location.pathname}${location.search}`, {
+      headers: { cookie: `vigil_session=${token}`, accept: "text/html" },
+    });
+    const html = await page.text();
+    expect(html).toContain(`data-provider="${PROVIDER_ID}"`);
+    expect(html).not.toContain('id="start"');
+    await context.close();
+  }, 60_000);
+
   test("the asked acr and a fresh auth_time upgrade it (control)", async () => {
     const { token, context } = await signedInAlice();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE, {

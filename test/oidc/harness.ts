@@ -21,6 +21,7 @@ export const OIDC_POLICY = `
 risk: { stepup_at: 40, deny_at: 80 }
 rules:
   - { name: admin, hosts: ["${APP_HOST}"], paths: ["/admin/**"], action: stepup, max_age: 5m }
+  - { name: sso-only, hosts: ["${APP_HOST}"], paths: ["/sso-only/**"], action: stepup, max_age: 5m, via: [idp] }
   - { name: app, hosts: ["*.${COOKIE_DOMAIN}"], action: authenticated }
 default: deny
 `;

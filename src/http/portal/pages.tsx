@@ -111,26 +111,31 @@ export const LoginPage: FC<CeremonyPage & { providers?: ProviderButton[] }> = ({
   </Layout>
 );
 
-export const StepUpPage: FC<CeremonyPage & { userId: string; providers?: ProviderButton[] }> = ({
-  nonce,
-  script,
-  rd,
-  userId,
-  providers = [],
-}) => (
+export const StepUpPage: FC<
+  CeremonyPage & { userId: string; providers?: ProviderButton[]; passkey?: boolean }
+> = ({ nonce, script, rd, userId, providers = [], passkey = true }) => (
   <Layout title="Confirm it's you" nonce={nonce} script={script}>
     <section data-ceremony="stepup" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Confirm it's you</h1>
-      <p>
-        This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
-        your passkey (fingerprint, face, PIN or security key) to continue.
-      </p>
-      <button id="start" type="button" disabled autofocus>
-        Verify with my passkey
-      </button>
+      {passkey ? (
+        <p>
+          This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
+          your passkey (fingerprint, face, PIN or security key) to continue.
+        </p>
+      ) : (
+        <p>
+          This page needs you to sign in again at your identity provider. You are signed in as{" "}
+          <strong>{userId}</strong>.
+        </p>
+      )}
+      {passkey ? (
+        <button id="start" type="button" disabled autofocus>
+          Verify with my passkey
+        </button>
+      ) : null}
       <ProviderButtons providers={providers} rd={rd} stepUp={true} verb="Verify with" />
       <Status />
-      <NoPasskeyHelp />
+      {passkey ? <NoPasskeyHelp /> : null}
       <form class="inline" method="post" action="/logout">
         <button type="submit">Not you? Sign out</button>
       </form>

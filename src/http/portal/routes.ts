@@ -119,8 +119,11 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    const providers = stepUpProviders(deps, session);
-    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId, providers }));
+    // The rule may accept only one kind of check (policy `via`): offer only that one.
+    const via = c.req.query("via");
+    const providers = via === "passkey" ? [] : stepUpProviders(deps, session);
+    const passkey = via !== "idp";
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId, providers, passkey }));
   });
 
   app.get("/enroll/:token", async (c) => {
