@@ -184,6 +184,53 @@ describe("the callback", () => {
   }, 60_000);
 });
 
+describe("the flow's edges", () => {
+  test("an rd off the known hosts falls back to the portal", async () => {
+    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE, {
+      path: `/oidc/${PROVIDER_ID}/login?rd=${encodeURIComponent("https://evil.example/steal")}`,
+    });
+    const response = await deliver(callback, flowCookie);
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe(`${stack.origin}/`);
+    await context.close();
+  }, 60_000);
+
+  test("adding a passkey without a link needs a fresh IdP sign-in and a same-origin form", async () => {
+    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+    const token = sessionCookieOf(await deliver(callback, flowCookie)) ?? "";
+    await context.close();
+    const add = (origin: string) =>
+      fetch(`${stack.a.url}/oidc/passkey`, {
+        method: "POST",
+        headers: { cookie: `vigil_session=${token}`, origin, accept: "text/html" },
+        redirect: "manual",
+      });
+    expect((await add("https://evil.example")).status).toBe(403);
+    const fresh = await add(stack.origin);
+    expect(fresh.status).toBe(303);
+    expect(fresh.headers.get("location")).toStartWith(`${stack.origin}/enroll/`);
+    // Older than passkey_enrollment_window: an admin link is needed again.
+    const id = sessionIdFromToken(token);
+    await stack.a.stores.sessions.update(id, { authAt: Date.now() - 10 * 60_000 });
+    await expectRefused(await add(stack.origin), 403, "auth_time_stale");
+  }, 60_000);
+
+  test("flow starts are limited per client address (regulation.max_starts)", async () => {
+    const limited = await startOidcStack({ config: { regulation: { max_starts: 2 } } });
+    try {
+      const start = () => fetch(`${limited.a.url}/oidc/${PROVIDER_ID}/login`, { redirect: "manual" });
+      expect((await start()).status).toBe(302);
+      expect((await start()).status).toBe(302);
+      const third = await start();
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(third.headers.get("set-cookie")).toBeNull();
+    } finally {
+      await limited.close();
+    }
+  }, 60_000);
+});
+
 describe("tampered ID tokens from the token endpoint", () => {
   const now = () => Math.floor(Date.now() / 1000);
   const cases: Array<[string, () => IdTokenTamper]> = [
