@@ -11,11 +11,13 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import type { IdpUserSpec, IdTokenTamper } from "../helpers/oidc-idp.ts";
+import { signIn } from "../helpers/vigil.ts";
 import {
   ALICE,
   APP_HOST,
   authAs,
   CLIENT_SECRET,
+  ERIN,
   MALLORY,
   type OidcStack,
   PROVIDER_ID,
@@ -368,6 +370,26 @@ describe("step-up through the IdP", () => {
       "different_user",
     );
     expect((await authAs(stack.a, ADMIN, token)).status).toBe(302);
+    await context.close();
+  }, 60_000);
+
+  test("a passkey session is not stepped up by an IdP account never linked to its user", async () => {
+    // erin exists in Vigil with a passkey session only; the IdP has an account named "erin" too.
+    const { token } = await signIn(stack.a.stores, { id: "erin" }, Date.now());
+    const context = await browser.newContext();
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ERIN, {
+      acr: "mfa",
+      path: stepUpPath,
+      context,
+      cookie: token,
+    });
+    await expectRefused(
+      await deliver(callback, flowCookie, { cookie: `vigil_session=${token}` }),
+      403,
+      "different_user",
+    );
+    expect((await authAs(stack.a, ADMIN, token)).status).toBe(302);
+    expect(await stack.a.stores.federation.userOfSubject(PROVIDER_ID, ERIN.sub)).toBeUndefined();
     await context.close();
   }, 60_000);
 

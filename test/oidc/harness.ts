@@ -42,6 +42,15 @@ export const MALLORY: IdpUserSpec = {
   groups: ["contractors"],
 };
 
+/** An IdP account whose Vigil user has only ever signed in with a passkey. */
+export const ERIN: IdpUserSpec = {
+  sub: "idp-sub-erin",
+  username: "erin",
+  password: "erin-password",
+  email: "erin@example.com",
+  groups: ["staff"],
+};
+
 export interface OidcStack {
   idp: TestIdp;
   a: TestVigil;
@@ -140,7 +149,7 @@ export async function startOidcStack(options: OidcStackOptions = {}): Promise<Oi
         postLogoutRedirectUri: `${origin}/login`,
       }),
     ),
-    users: options.users ?? [ALICE, MALLORY],
+    users: options.users ?? [ALICE, MALLORY, ERIN],
   };
   let idp = await startTestIdp(idpOptions);
   const logger = createLogger("silent");

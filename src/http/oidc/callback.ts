@@ -205,10 +205,14 @@ async function finishStepUp(
   const now = deps.clock();
   const session = flow.sessionId === undefined ? undefined : await stores.sessions.get(flow.sessionId);
   if (session === undefined) return refuse({ status: 403, reason: "no_session" });
-  if (session.userId !== signIn.userId) {
+  // The step-up must come from the IdP account already linked to this user (by an earlier sign-in
+  // through this provider): a step-up never creates a link, so a stolen session cookie cannot be
+  // upgraded with some other IdP account that happens to carry the same user name.
+  const linkedUser = await stores.federation.userOfSubject(provider.settings.id, signIn.subject);
+  if (session.userId !== signIn.userId || linkedUser !== session.userId) {
     return refuse(
       { status: 403, reason: "different_user" },
-      { user: session.userId, idp_user: signIn.userId },
+      { user: session.userId, idp_user: signIn.userId, linked: linkedUser !== undefined },
     );
   }
   const answered = answersStepUp(
@@ -223,8 +227,14 @@ async function finishStepUp(
   const user = await stores.users.get(session.userId);
   if (user === undefined || user.status !== "active")
     return refuse({ status: 403, reason: "account_inactive" });
-  const linked = await linkFederation(deps, provider, signIn);
-  if (linked !== "ok") return refuse({ status: 403, reason: linked }, { user: user.id });
+  if (signIn.sid !== "") {
+    await stores.federation.rememberSid(
+      provider.settings.id,
+      signIn.sid,
+      user.id,
+      config.session.absolute_timeout,
+    );
+  }
   const rotated = await stores.sessions.rotate(
     session.id,
     {

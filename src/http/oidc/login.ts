@@ -49,6 +49,10 @@ export async function startOidcFlow(
     if (settings.stepup_acr_values.length === 0) return problem(c, 400, "stepup_not_offered");
     session = await currentSession(c, deps);
     if (session === undefined) return c.redirect(`/login?rd=${encodeURIComponent(rd)}`, 302);
+    // A session from one IdP steps up at that IdP, not at another one.
+    if (session.federation !== undefined && session.federation.provider !== settings.id) {
+      return problem(c, 400, "stepup_not_offered");
+    }
   }
 
   const state = client.randomState();

@@ -5,14 +5,12 @@ import type { PortalDeps } from "../portal/context.ts";
 import type { ProviderButton } from "../portal/pages.tsx";
 
 /**
- * Providers a session may step up through: those with stepup_acr_values, limited to the session's
- * own provider when it came from one (the step-up must be the same person, same IdP account).
+ * The provider a session may step up through: the one it signed in with, when that provider has
+ * stepup_acr_values (the step-up must come from the same, already linked IdP account).
  */
 export function stepUpProviders(deps: PortalDeps, session: Session): ProviderButton[] {
   const providers = deps.config.oidc.providers.filter(
-    (p) =>
-      p.stepup_acr_values.length > 0 &&
-      (session.federation === undefined || session.federation.provider === p.id),
+    (p) => p.stepup_acr_values.length > 0 && session.federation?.provider === p.id,
   );
   return deps.oidc ? providers.map((p) => ({ id: p.id, name: p.name })) : [];
 }
