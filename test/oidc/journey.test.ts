@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { sessionIdFromToken } from "../../src/session/token.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { ALICE, APP_HOST, authAs, type OidcStack, PROVIDER_ID, startOidcStack } from "./harness.ts";
 
@@ -109,6 +110,20 @@ test("IdP sign-in → claims on /auth → IdP step-up with acr → passkey → b
   await runCeremony(page);
   await page.waitForURL(`${stack.origin}/`);
   expect(await stack.a.stores.credentials.listByUser("alice")).toHaveLength(1);
+  // The passkey session that registration started is still tied to the IdP session.
+  const enrolled = await sessionToken();
+  const enrolledSession = await stack.a.stores.sessions.get(sessionIdFromToken(enrolled ?? ""));
+  expect(enrolledSession?.federation?.provider).toBe(PROVIDER_ID);
+
+  // 6b. Later step-ups can use the passkey.
+  const passkeyChallenge = await authAs(stack.a, `${appOrigin}/admin/keys`, enrolled);
+  expect(passkeyChallenge.status).toBe(302);
+  await page.goto(passkeyChallenge.headers.get("location") ?? "");
+  await runCeremony(page);
+  await page.waitForURL(`${appOrigin}/admin/keys`);
+  const passkeyStepped = await authAs(stack.a, `${appOrigin}/admin/keys`, await sessionToken());
+  expect(passkeyStepped.status).toBe(200);
+  expect(passkeyStepped.headers.get("x-auth-acr")).toBe("phr");
 
   // 7. Sign in through the IdP again (the passkey registration started a passkey session).
   await page.goto(`${stack.origin}/oidc/${PROVIDER_ID}/login?rd=${encodeURIComponent(reports)}`);
