@@ -31,6 +31,8 @@ export interface IdpClientSpec {
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
   backchannel_logout_uri?: string;
+  /** How the client authenticates at the token endpoint; client_secret_basic by default. */
+  token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post";
 }
 
 export interface IdpSpec {
@@ -39,6 +41,8 @@ export interface IdpSpec {
   signingKey: JWK;
   clients: IdpClientSpec[];
   users: IdpUserSpec[];
+  /** PKCE required of every client (default true). */
+  requirePkce?: boolean;
 }
 
 /** How the next ID token leaving the token endpoint is altered. */
@@ -60,7 +64,7 @@ const configuration: Configuration = {
     ...client,
     grant_types: ["authorization_code"],
     response_types: ["code"],
-    token_endpoint_auth_method: "client_secret_basic",
+    token_endpoint_auth_method: client.token_endpoint_auth_method ?? "client_secret_basic",
     backchannel_logout_session_required: client.backchannel_logout_uri !== undefined,
   })),
   jwks: { keys: [spec.signingKey] },
@@ -80,7 +84,7 @@ const configuration: Configuration = {
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: { enabled: true },
   },
-  pkce: { required: () => true },
+  pkce: { required: () => spec.requirePkce !== false },
   async findAccount(_ctx, sub) {
     const user = usersBySub.get(sub);
     if (user === undefined) return undefined;

@@ -43,6 +43,8 @@ export interface TestIdpOptions {
   port?: number;
   /** Reuse the signing key of an earlier IdP (same JWKS after a restart). */
   signingKey?: JWK;
+  /** PKCE required of every client (default true; a relying party without PKCE needs false). */
+  requirePkce?: boolean;
   timeoutMs?: number;
 }
 
@@ -86,6 +88,7 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
         signingKey,
         clients: options.clients,
         users: options.users,
+        requirePkce: options.requirePkce ?? true,
       }),
     },
     stdin: "ignore",
