@@ -40,8 +40,6 @@ function exchangeFailure(error: unknown): Refused {
       `${e.code ?? ""} ${e.cause?.code ?? ""} ${e.message ?? ""}`,
     );
   if (network) return { status: 503, reason: "provider_unavailable" };
-  if (e.code === "OAUTH_INVALID_RESPONSE" && /"state"/.test(e.message ?? ""))
-    return { status: 400, reason: "flow_mismatch" };
   return { status: 400, reason: "token_invalid" };
 }
 

@@ -27,7 +27,8 @@ export async function startOidcFlow(
 ): Promise<Response> {
   const configuration = provider.configuration();
   if (configuration === undefined) {
-    deps.logger.warn(
+    // The registry already warns on every failed discovery; per request this is detail only.
+    deps.logger.debug(
       { event: "oidc_unavailable", provider: provider.settings.id },
       "oidc provider not discovered",
     );
