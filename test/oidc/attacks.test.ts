@@ -442,6 +442,20 @@ describe("account linking", () => {
   }, 60_000);
 });
 
+describe("account linking, the other way", () => {
+  test("a linked IdP account renamed to a new name creates no user and no session", async () => {
+    const own = await untilCallback(PROVIDER_ID, ALICE);
+    expect((await deliver(own.callback, own.flowCookie)).status).toBe(302);
+    await own.context.close();
+    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+    // ALICE's own account, now carrying another user name at the IdP (jit would create it).
+    await stack.idp.tamperNextIdToken({ claims: { preferred_username: "alice-renamed" } });
+    await expectRefused(await deliver(callback, flowCookie), 403, "subject_taken");
+    expect(await stack.a.stores.users.get("alice-renamed")).toBeUndefined();
+    await context.close();
+  }, 60_000);
+});
+
 describe("back-channel logout", () => {
   const post = (provider: string, body: string, type = "application/x-www-form-urlencoded") =>
     fetch(`${stack.a.url}/oidc/${provider}/backchannel-logout`, {

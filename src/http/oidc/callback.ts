@@ -140,6 +140,11 @@ async function finishSignIn(
   const { stores, config } = deps;
   const now = deps.clock();
   const { settings } = provider;
+  // An IdP account linked to another user is refused before anything is created for this one.
+  const linkedUser = await stores.federation.userOfSubject(settings.id, signIn.subject);
+  if (linkedUser !== undefined && linkedUser !== signIn.userId) {
+    return refuse({ status: 403, reason: "subject_taken" }, { user: signIn.userId });
+  }
   let user = await stores.users.get(signIn.userId);
   if (user === undefined) {
     if (settings.provisioning !== "jit")
