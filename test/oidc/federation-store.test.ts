@@ -46,6 +46,10 @@ for (const [name, make] of [
       expect(await federation.bindSubject("other", "sub-x", "alice")).toBe("ok"); // per provider
       expect(await federation.userOfSubject("corp", "sub-a")).toBe("alice");
       expect(await federation.userOfSubject("corp", "sub-{odd}\n")).toBeUndefined();
+      // Deleting the user unlinks it: another IdP account may take the name.
+      await users.delete("alice");
+      await users.put({ ...user("alice", []), createdAt: 2 });
+      expect(await federation.bindSubject("corp", "sub-new", "alice")).toBe("ok");
     });
 
     test("sids point at their user until their TTL", async () => {

@@ -6,16 +6,20 @@ import type { MemoryState } from "./memory-state.ts";
 export function createMemoryFederationStore(state: MemoryState): FederationStore {
   const subjects = new Map<string, string>();
   const sids = new ExpiringMap<string>();
-  /** `<userId>\n<provider>` → the user's subject at that provider. */
-  const userSubjects = new Map<string, string>();
+  /** `<userId>\n<provider>` → the user's subject at that provider (and which user record it belongs to). */
+  const userSubjects = new Map<string, { subject: string; createdAt: number | undefined }>();
   /** `<userId>\n<provider>` → the groups that provider gave the user. */
   const idpGroups = new Map<string, string[]>();
   const key = (a: string, b: string) => `${a}\n${b}`;
 
   return {
     async bindSubject(provider, subject, userId) {
-      const ownSubject = userSubjects.get(key(userId, provider)) ?? subject;
-      userSubjects.set(key(userId, provider), ownSubject);
+      // The user's side of the link lives with the user (as in the Redis user hash): a user deleted
+      // and created again (another createdAt) is unlinked.
+      const createdAt = state.users.get(userId)?.createdAt;
+      const own = userSubjects.get(key(userId, provider));
+      const ownSubject = own !== undefined && own.createdAt === createdAt ? own.subject : subject;
+      userSubjects.set(key(userId, provider), { subject: ownSubject, createdAt });
       if (ownSubject !== subject) return "user_taken";
       const bound = subjects.get(key(provider, subject)) ?? userId;
       subjects.set(key(provider, subject), bound);
