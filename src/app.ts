@@ -13,6 +13,7 @@ import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { normaliseIp } from "./http/forward-auth/request.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { registerOidcRoutes } from "./http/oidc/routes.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
 
 export type { AppDeps, AppEnv };
@@ -38,6 +39,7 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
+  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
   registerPortalRoutes(app, deps);
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));

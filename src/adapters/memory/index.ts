@@ -6,6 +6,7 @@
 import type { Stores } from "../../ports.ts";
 import { createMemoryCredentialStore } from "./credential-store.ts";
 import { createMemoryDecisionStateReader } from "./decision-state-reader.ts";
+import { createMemoryFederationStore } from "./federation-store.ts";
 import { createMemoryState } from "./memory-state.ts";
 import { createMemorySessionStore } from "./session-store.ts";
 import {
@@ -25,6 +26,7 @@ export function createMemoryStores(): Stores {
     oneTime: createMemoryOneTimeStore(state),
     counters: createMemoryCounterStore(state),
     replay: createMemoryReplayGuard(state),
+    federation: createMemoryFederationStore(state),
     health: { kind: "memory", ping: async () => true, close: async () => {} },
   };
 }

@@ -189,7 +189,10 @@ export async function startSession(
 ): Promise<string> {
   const { stores, config } = portal.deps;
   const previous = readSessionToken(c.req.header("cookie"));
+  const before = previous === undefined ? undefined : await stores.sessions.get(sessionIdFromToken(previous));
   if (previous !== undefined) await stores.sessions.delete(sessionIdFromToken(previous));
+  // The same user in the same browser stays tied to their IdP session (its logout still ends this one).
+  const federation = before?.userId === input.userId ? before.federation : undefined;
   const { token } = await stores.sessions.create(
     {
       userId: input.userId,
@@ -200,6 +203,7 @@ export async function startSession(
       ip: client.ip,
       country: client.country,
       uaHash: client.uaHash,
+      ...(federation ? { federation } : {}),
     },
     now,
     config.session.absolute_timeout,
