@@ -15,6 +15,7 @@ import { registerEventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { normaliseIp } from "./http/forward-auth/request.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { registerOidcRoutes } from "./http/oidc/routes.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
 import { currentBranding } from "./http/ui/branding.ts";
 import { renderErrorPage, wantsHtml } from "./http/ui/error-pages.tsx";
@@ -44,6 +45,7 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
+  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
   registerPortalRoutes(app, deps);
   registerAccountRoutes(app, deps);
   registerConsoleRoutes(app, deps);

@@ -16,6 +16,7 @@ import { memoize } from "./lib/memoize.ts";
 import { CidrSet } from "./net/cidr-set.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
+import { createOidcProviders } from "./oidc/providers.ts";
 import type { Stores } from "./ports.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
@@ -81,6 +82,8 @@ export async function start(config: Config) {
     logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
   }
 
+  // Discovery runs in the background: an unreachable IdP is a warning and is retried, never a crash.
+  const oidc = config.oidc.providers.length > 0 ? createOidcProviders(config, logger) : undefined;
   const { app, fetch: vigilFetch } = createVigilFetch({
     config,
     stores,
@@ -98,6 +101,7 @@ export async function start(config: Config) {
     clock: Date.now,
     logger,
     metrics,
+    oidc,
   });
 
   // Before "vigil listening", so a reader that has seen that line has seen this one.
@@ -138,6 +142,7 @@ export async function start(config: Config) {
     await server.stop(false);
     policy.close();
     ipLists.close();
+    oidc?.close();
     await stores.health.close();
     logger.flush();
     process.exit(0);

@@ -139,6 +139,35 @@ export interface ReplayGuard {
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
+/**
+ * What Vigil keeps about users who sign in through an OIDC identity provider: which IdP subject
+ * owns which Vigil user, which user an IdP session belongs to (back-channel logout), and the
+ * groups each IdP gave a user (kept apart from the groups set in Vigil).
+ */
+export interface FederationStore {
+  /**
+   * Binds the IdP subject and the Vigil user to each other on their first sign-in through this
+   * provider. "subject_taken": the subject already belongs to another user; "user_taken": the
+   * user already belongs to another subject of this provider (e.g. a renamed IdP account now
+   * claiming someone else's user name).
+   */
+  bindSubject(
+    provider: string,
+    subject: string,
+    userId: string,
+  ): Promise<"ok" | "subject_taken" | "user_taken">;
+  userOfSubject(provider: string, subject: string): Promise<string | undefined>;
+  /** Remembers which user an IdP session id belongs to, for a logout that names only the sid. */
+  rememberSid(provider: string, sid: string, userId: string, ttlMs: number): Promise<void>;
+  userOfSid(provider: string, sid: string): Promise<string | undefined>;
+  /**
+   * Replaces the groups `provider` gave the user, keeping every group set in Vigil itself; the
+   * user's groups become (Vigil-set groups) ∪ (this provider's groups). Returns them, or undefined
+   * when the user does not exist.
+   */
+  syncGroups(userId: string, provider: string, groups: readonly string[]): Promise<string[] | undefined>;
+}
+
 export interface StoreHealth {
   /** Resolves when the store answers; rejects (or resolves false) when it does not. */
   ping(): Promise<boolean>;
@@ -180,6 +209,7 @@ export interface Stores {
   oneTime: OneTimeStore;
   counters: CounterStore;
   replay: ReplayGuard;
+  federation: FederationStore;
   health: StoreHealth;
   audit: AuditLog;
 }

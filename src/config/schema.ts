@@ -90,6 +90,49 @@ const jwtIssuerSchema = z
     path: ["allowed_groups"],
   });
 
+/** One OpenID Connect identity provider users can sign in (and step up) with. */
+export const oidcProviderSchema = z
+  .object({
+    /** Used in URLs: /oidc/<id>/login, /oidc/<id>/callback, /oidc/<id>/backchannel-logout. */
+    id: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9_-]{0,31}$/,
+        "must be 1-32 of a-z, 0-9, _ and -, starting with a letter or digit",
+      ),
+    /** Button text on the sign-in page. */
+    name: z.string().min(1).max(64),
+    /** Issuer URL; its /.well-known/openid-configuration is fetched at start and refreshed. */
+    issuer: z.url(),
+    client_id: z.string().min(1),
+    /** The client secret comes from an environment variable or a file, never inline. */
+    client_secret_env: z.string().min(1).optional(),
+    client_secret_file: z.string().min(1).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a scope token"))
+      .default(["openid", "profile", "email"])
+      .refine((scopes) => scopes.includes("openid"), { message: "must include openid" }),
+    /** ID-token claim that names the Vigil user; unset = preferred_username, then email, then sub. */
+    user_claim: z.string().min(1).optional(),
+    groups_claim: z.string().min(1).default("groups"),
+    /** Keep only IdP groups starting with this prefix (the prefix is kept). */
+    groups_prefix: z.string().min(1).optional(),
+    /** Email domains admitted (the email claim must be verified); empty = any. */
+    allowed_domains: z.array(z.string().min(1)).default([]),
+    /** IdP groups admitted (any of); empty = any. */
+    allowed_groups: z.array(z.string().min(1)).default([]),
+    /** jit: create the Vigil user on first sign-in; existing: only users Vigil already knows. */
+    provisioning: z.enum(["jit", "existing"]).default("existing"),
+    /** acr values asked for when a step-up goes through this IdP; empty = no step-up through it. */
+    stepup_acr_values: z.array(z.string().min(1)).default([]),
+    /** POST /logout also sends the browser to the IdP's end_session_endpoint, when it has one. */
+    end_session: z.boolean().default(true),
+  })
+  .strict()
+  .refine((p) => (p.client_secret_env === undefined) !== (p.client_secret_file === undefined), {
+    message: "needs exactly one of client_secret_env or client_secret_file",
+  });
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -269,6 +312,24 @@ export const configSchema = z
           .default([]),
         jti_ttl: duration("7d"),
         max_age: duration("1h"),
+      })
+      .prefault({}),
+    oidc: z
+      .object({
+        providers: z
+          .array(oidcProviderSchema)
+          .default([])
+          .refine((providers) => new Set(providers.map((p) => p.id)).size === providers.length, {
+            message: "provider ids must be unique (they are part of the URLs)",
+          }),
+        /** How long a sign-in at the IdP may take, from the button to the callback. */
+        flow_ttl: duration("10m"),
+        /** Discovery documents are refetched this often (and retried sooner while unreachable). */
+        discovery_refresh: duration("1h"),
+        /** Leeway for the IdP's clock in ID and logout tokens. */
+        clock_skew: duration("30s"),
+        /** A sign-in at most this old may register a passkey without an enrollment link. */
+        passkey_enrollment_window: duration("5m"),
       })
       .prefault({}),
     account: z

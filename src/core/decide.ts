@@ -14,6 +14,8 @@ export interface StepUpSettings {
   immediateGraceMs: number;
   /** How recent a step-up answers a risk-triggered challenge (also bound to the same client IP). */
   riskMaxAgeMs: number;
+  /** acr values an identity provider's step-up grants (its stepup_acr_values): they count as a step-up too. */
+  idpAcrs?: readonly string[];
 }
 
 export interface DecideInput {
@@ -79,9 +81,17 @@ function only(reason: string): readonly string[] {
   return reasons;
 }
 
-function stepUpAge(identity: Identity, now: number, acr: string): number {
-  if (identity.stepUpAt <= 0 || identity.acr !== acr) return Number.POSITIVE_INFINITY;
-  return now - identity.stepUpAt;
+/** Age of the identity's last step-up of an accepted kind (a passkey's acr, an IdP's acrs). */
+function stepUpAge(
+  identity: Identity,
+  now: number,
+  stepUp: StepUpSettings,
+  via: "passkey" | "idp" | undefined,
+): number {
+  if (identity.stepUpAt <= 0) return Number.POSITIVE_INFINITY;
+  const byPasskey = via !== "idp" && identity.acr === stepUp.acr;
+  const byIdp = via !== "passkey" && stepUp.idpAcrs !== undefined && stepUp.idpAcrs.includes(identity.acr);
+  return byPasskey || byIdp ? now - identity.stepUpAt : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -130,15 +140,17 @@ export function decide(input: DecideInput): Decision {
     return { kind: "deny", rule: ruleName, reasons: only(Reason.riskTooHigh), identity };
   }
 
-  const age = stepUpAge(identity, now, stepUp.acr);
+  const age = stepUpAge(identity, now, stepUp, undefined);
   if (action === "stepup") {
     const window = maxAgeMs === 0 ? stepUp.immediateGraceMs : maxAgeMs;
-    if (age > window) {
+    const via = rule.stepUpVia;
+    if ((via === undefined ? age : stepUpAge(identity, now, stepUp, via)) > window) {
       return {
         kind: "stepup",
         rule: ruleName,
         maxAgeSec: Math.floor(maxAgeMs / 1000),
-        acrValues: stepUp.acr,
+        acrValues: via === "idp" && stepUp.idpAcrs?.length ? stepUp.idpAcrs.join(" ") : stepUp.acr,
+        via,
         reasons: only(identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired),
         identity,
       };

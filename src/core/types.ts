@@ -83,6 +83,18 @@ export interface Session {
   /** Last request of any kind, located or not (idle timeout). */
   lastSeenAt: number;
   createdAt: number;
+  /** Set when the session came from a sign-in at an OIDC identity provider. */
+  federation?: SessionFederation | undefined;
+}
+
+/** Which identity provider signed a session in: what its back-channel logout names. */
+export interface SessionFederation {
+  /** The provider's id in the configuration. */
+  provider: string;
+  /** The IdP's `sub` for the user. */
+  subject: string;
+  /** The IdP's session id (`sid`), "" when the IdP sent none. */
+  sid: string;
 }
 
 /** Who is asking, after identity resolution (session cookie or bearer JWT). */
@@ -151,6 +163,8 @@ export type Decision =
       rule: string;
       maxAgeSec: number;
       acrValues: string;
+      /** The one kind of check that answers it (the rule's via); undefined = a passkey or the IdP. */
+      via?: "passkey" | "idp" | undefined;
       reasons: readonly string[];
       identity: Identity;
     }

@@ -29,6 +29,8 @@ export interface CompiledRule {
   action: Action;
   /** For stepup: the oldest acceptable passkey check, ms; undefined for other actions. */
   maxAgeMs: number | undefined;
+  /** For stepup: the one kind of check that satisfies it; undefined = a passkey or the IdP. */
+  stepUpVia?: "passkey" | "idp" | undefined;
   users: ReadonlySet<string> | undefined;
   groups: readonly string[] | undefined;
   risk: RiskThresholds;
@@ -86,10 +88,15 @@ function compileRule(rule: RuleFile, policyRisk: RiskThresholds, defaultMaxAgeMs
   if (rule.max_age !== undefined && rule.action !== "stepup") {
     throw new PolicyError(`rule "${rule.name}": max_age: only applies to action stepup`);
   }
+  if (rule.via !== undefined && rule.action !== "stepup") {
+    throw new PolicyError(`rule "${rule.name}": via: only applies to action stepup`);
+  }
+  const via = new Set(rule.via ?? []);
   return {
     name: rule.name,
     action: rule.action,
     maxAgeMs: rule.action === "stepup" ? (rule.max_age ?? defaultMaxAgeMs) : undefined,
+    stepUpVia: via.size === 1 ? [...via][0] : undefined,
     users: rule.users ? new Set(rule.users) : undefined,
     groups: rule.groups,
     risk: rule.risk ? toThresholds(rule.risk) : policyRisk,

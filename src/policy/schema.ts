@@ -44,6 +44,11 @@ export const ruleSchema = z
     action: z.enum(ACTIONS),
     /** For stepup: how old the last passkey check may be ("5m", 300, 0 = just now). */
     max_age: maxAge.optional(),
+    /** For stepup: which checks satisfy it — a passkey, a fresh IdP authentication, or both (default). */
+    via: z
+      .array(z.enum(["passkey", "idp"]))
+      .min(1)
+      .optional(),
     /** Per-rule risk thresholds, overriding the policy's. */
     risk: thresholds.optional(),
   })

@@ -8,6 +8,7 @@ import type { Stores } from "../../ports.ts";
 import { createMemoryAuditLog } from "./audit-log.ts";
 import { createMemoryCredentialStore } from "./credential-store.ts";
 import { createMemoryDecisionStateReader } from "./decision-state-reader.ts";
+import { createMemoryFederationStore } from "./federation-store.ts";
 import { createMemoryState } from "./memory-state.ts";
 import { createMemorySessionStore } from "./session-store.ts";
 import {
@@ -27,6 +28,7 @@ export function createMemoryStores(options: { auditMaxRecords?: number } = {}): 
     oneTime: createMemoryOneTimeStore(state),
     counters: createMemoryCounterStore(state),
     replay: createMemoryReplayGuard(state),
+    federation: createMemoryFederationStore(state),
     health: { kind: "memory", ping: async () => true, close: async () => {} },
     audit: createMemoryAuditLog(options.auditMaxRecords ?? DEFAULT_AUDIT_MAX_RECORDS),
   };

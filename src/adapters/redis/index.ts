@@ -12,6 +12,7 @@ import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
 import { createRedisDecisionStateReader } from "./decision-state-reader.ts";
+import { createRedisFederationStore } from "./federation-store.ts";
 import { keyLayout } from "./keys.ts";
 import { createRedisOneTimeStore } from "./one-time-store.ts";
 import { createRedisReplayGuard } from "./replay-guard.ts";
@@ -40,6 +41,7 @@ export function createRedisStores(
     oneTime: createRedisOneTimeStore(context),
     counters: createRedisCounterStore(context),
     replay: createRedisReplayGuard(context),
+    federation: createRedisFederationStore(context, prefix),
     health: createRedisStoreHealth(context),
     audit: createRedisAuditLog(
       client,

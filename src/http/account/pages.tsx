@@ -109,7 +109,7 @@ const SessionRow: FC<{ session: Session; current: boolean }> = ({ session, curre
       </span>
     </td>
     <td>
-      {signInMethod(session.amr)}
+      {session.federation ? `single sign-on (${session.federation.provider})` : signInMethod(session.amr)}
       <br />
       <span class="muted">acr {session.acr}</span>
     </td>

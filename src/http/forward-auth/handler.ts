@@ -72,6 +72,7 @@ export function decisionSettings(config: Config): { timeouts: SessionTimeouts; s
       acr: config.stepup.acr,
       immediateGraceMs: config.stepup.immediate_grace,
       riskMaxAgeMs: config.stepup.default_max_age,
+      idpAcrs: [...new Set(config.oidc.providers.flatMap((provider) => provider.stepup_acr_values))],
     },
   };
 }

@@ -45,8 +45,10 @@ function portalRedirect(
   settings: ResponseSettings,
   route: "login" | "stepup",
   facts: RequestFacts,
+  via?: "passkey" | "idp",
 ): Response {
-  const location = `${settings.publicOrigin}/${route}?rd=${encodeURIComponent(facts.originalUrl)}`;
+  const only = via === undefined ? "" : `&via=${via}`;
+  const location = `${settings.publicOrigin}/${route}?rd=${encodeURIComponent(facts.originalUrl)}${only}`;
   return new Response(null, { status: 302, headers: { location, "cache-control": NO_STORE } });
 }
 
@@ -77,7 +79,7 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
         },
       );
     case "stepup":
-      if (facts.isBrowser) return portalRedirect(settings, "stepup", facts);
+      if (facts.isBrowser) return portalRedirect(settings, "stepup", facts, decision.via);
       return json(
         401,
         {

@@ -17,7 +17,7 @@ import { type AllowedReturnHosts, safeReturnUrl } from "./return-url.ts";
 
 export type PortalDeps = Pick<
   AppDeps,
-  "config" | "stores" | "policy" | "geo" | "isTrustedProxy" | "clock" | "logger" | "metrics"
+  "config" | "stores" | "policy" | "geo" | "isTrustedProxy" | "clock" | "logger" | "metrics" | "oidc"
 >;
 
 export type PortalContext = Context<AppEnv>;

@@ -191,7 +191,10 @@ export async function startSession(
 ): Promise<string> {
   const { stores, config } = portal.deps;
   const previous = readSessionToken(c.req.header("cookie"));
+  const before = previous === undefined ? undefined : await stores.sessions.get(sessionIdFromToken(previous));
   if (previous !== undefined) await stores.sessions.delete(sessionIdFromToken(previous));
+  // The same user in the same browser stays tied to their IdP session (its logout still ends this one).
+  const federation = before?.userId === input.userId ? before.federation : undefined;
   const { token } = await stores.sessions.create(
     {
       userId: input.userId,
@@ -203,6 +206,7 @@ export async function startSession(
       country: client.country,
       uaHash: client.uaHash,
       device: deviceSummary(c.req.header("user-agent") ?? ""),
+      ...(federation ? { federation } : {}),
     },
     now,
     config.session.absolute_timeout,

@@ -36,7 +36,39 @@ interface CeremonyPage {
   rd: string;
 }
 
-export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
+/** An identity provider's button: a plain link to /oidc/<id>/login (no script needed). */
+export interface ProviderButton {
+  id: string;
+  name: string;
+}
+
+const providerHref = (id: string, rd: string, stepUp: boolean) =>
+  `/oidc/${encodeURIComponent(id)}/login?rd=${encodeURIComponent(rd)}${stepUp ? "&stepup=1" : ""}`;
+
+const ProviderButtons: FC<{ providers: ProviderButton[]; rd: string; stepUp: boolean; verb: string }> = ({
+  providers,
+  rd,
+  stepUp,
+  verb,
+}) =>
+  providers.length === 0 ? null : (
+    <ul class="providers">
+      {providers.map((provider) => (
+        <li>
+          <a class="button" data-provider={provider.id} href={providerHref(provider.id, rd, stepUp)}>
+            {verb} {provider.name}
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+
+export const LoginPage: FC<CeremonyPage & { providers?: ProviderButton[] }> = ({
+  nonce,
+  script,
+  rd,
+  providers = [],
+}) => (
   <Layout title="Sign in" nonce={nonce} script={script}>
     <section data-ceremony="login" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Sign in</h1>
@@ -47,25 +79,38 @@ export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
       <button id="start" class="primary" type="button" disabled autofocus>
         Sign in with a passkey
       </button>
+      <ProviderButtons providers={providers} rd={rd} stepUp={false} verb="Sign in with" />
       <Status />
       <NoPasskeyHelp />
     </section>
   </Layout>
 );
 
-export const StepUpPage: FC<CeremonyPage & { userId: string }> = ({ nonce, script, rd, userId }) => (
+export const StepUpPage: FC<
+  CeremonyPage & { userId: string; providers?: ProviderButton[]; passkey?: boolean }
+> = ({ nonce, script, rd, userId, providers = [], passkey = true }) => (
   <Layout title="Confirm it's you" nonce={nonce} script={script}>
     <section data-ceremony="stepup" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Confirm it's you</h1>
-      <p>
-        This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
-        your passkey (fingerprint, face, PIN or security key) to continue.
-      </p>
-      <button id="start" class="primary" type="button" disabled autofocus>
-        Verify with my passkey
-      </button>
+      {passkey ? (
+        <p>
+          This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
+          your passkey (fingerprint, face, PIN or security key) to continue.
+        </p>
+      ) : (
+        <p>
+          This page needs you to sign in again at your identity provider. You are signed in as{" "}
+          <strong>{userId}</strong>.
+        </p>
+      )}
+      {passkey ? (
+        <button id="start" class="primary" type="button" disabled autofocus>
+          Verify with my passkey
+        </button>
+      ) : null}
+      <ProviderButtons providers={providers} rd={rd} stepUp={true} verb="Verify with" />
       <Status />
-      <NoPasskeyHelp />
+      {passkey ? <NoPasskeyHelp /> : null}
       <form class="inline" method="post" action="/logout">
         <button type="submit">Not you? Sign out</button>
       </form>
@@ -117,19 +162,30 @@ export const EnrollLinkInvalidPage: FC<{ nonce: string }> = ({ nonce }) => (
   </MessagePage>
 );
 
-export const SignedInPage: FC<{ nonce: string; userId: string }> = ({ nonce, userId }) => (
-  <Layout title="You're signed in" nonce={nonce}>
-    <h1 tabindex={-1}>You're signed in</h1>
+export const SignedInPage: FC<{ nonce: string; userId: string; canAddPasskey?: boolean }> = ({
+  nonce,
+  userId,
+  canAddPasskey = false,
+}) => (
+  <MessagePage nonce={nonce} title="You're signed in">
     <p>
       Signed in as <strong>{userId}</strong>. You can go back to the application you were using.
     </p>
+    {canAddPasskey ? (
+      <form method="post" action="/oidc/passkey">
+        <p>Add a passkey to this account, so pages that ask for a fresh check can use it.</p>
+        <button type="submit" id="add-passkey">
+          Add a passkey
+        </button>
+      </form>
+    ) : null}
     <p>
       <a href="/account">Your passkeys and sessions</a>
     </p>
     <form method="post" action="/logout">
       <button type="submit">Sign out</button>
     </form>
-  </Layout>
+  </MessagePage>
 );
 
 export const SignedOutPage: FC<{ nonce: string }> = ({ nonce }) => (

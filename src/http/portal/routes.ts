@@ -8,6 +8,9 @@ import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts"
 import { sessionIdFromToken } from "../../session/token.ts";
 import type { AppEnv } from "../app-env.ts";
 import { MAX_USER_AGENT_BYTES } from "../forward-auth/request.ts";
+import { IdpSignOutPage } from "../oidc/pages.tsx";
+import { idpEndSessionUrl, stepUpProviders } from "../oidc/portal-links.ts";
+import { mayEnrollAfterIdpSignIn } from "../oidc/routes.ts";
 import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 import { portalAsset } from "./assets.ts";
 import {
@@ -91,14 +94,19 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const session = await currentSession(c, deps);
     if (session === undefined) return c.redirect("/login", 302);
     const nonce = newNonce();
-    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
+    const canAddPasskey = mayEnrollAfterIdpSignIn(
+      session,
+      deps.clock(),
+      deps.config.oidc.passkey_enrollment_window,
+    );
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId, canAddPasskey }));
   });
 
   app.get("/login", async (c) => {
     const nonce = newNonce();
     const script = (await asset).path;
     const rd = returnUrl(deps, c.req.query("rd"));
-    return renderPage(nonce, LoginPage({ nonce, script, rd }));
+    return renderPage(nonce, LoginPage({ nonce, script, rd, providers: deps.oidc?.list() ?? [] }));
   });
 
   app.get("/stepup", async (c) => {
@@ -109,7 +117,11 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }), 200);
+    // The rule may accept only one kind of check (policy `via`): offer only that one.
+    const via = c.req.query("via");
+    const providers = via === "passkey" ? [] : stepUpProviders(deps, session);
+    const passkey = via !== "idp";
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId, providers, passkey }));
   });
 
   app.get("/enroll/:token", async (c) => {
@@ -196,6 +208,8 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
 
   app.post("/logout", async (c) => {
     const token = readSessionToken(c.req.header("cookie"));
+    const ending =
+      token === undefined ? undefined : await deps.stores.sessions.get(sessionIdFromToken(token));
     if (token !== undefined && (await deps.stores.sessions.delete(sessionIdFromToken(token)))) {
       deps.metrics.sessionsRevoked.inc({ cause: "logout" });
       deps.logger.info({ event: "logout", session: sessionIdFromToken(token) }, "signed out");
@@ -203,6 +217,12 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const cleared = clearedSessionCookie(deps.config);
     const wantsJson = /application\/json/i.test(c.req.header("accept") ?? "");
     if (wantsJson) return c.json({ ok: true }, 200, { "set-cookie": cleared, "cache-control": "no-store" });
+    // A session from an IdP sign-in: end the IdP session too, when the provider offers it.
+    const endSession = ending === undefined ? undefined : idpEndSessionUrl(deps, ending);
+    if (endSession !== undefined) {
+      const nonce = newNonce();
+      return renderPage(nonce, IdpSignOutPage({ nonce, ...endSession }), 200, { "set-cookie": cleared });
+    }
     const nonce = newNonce();
     return renderPage(nonce, SignedOutPage({ nonce }), 200, { "set-cookie": cleared });
   });

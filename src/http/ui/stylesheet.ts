@@ -77,6 +77,8 @@ button:disabled{opacity:.6;cursor:progress}
 input,select{font:inherit;padding:.4rem .5rem;border:1px solid var(--border);border-radius:.3rem;background:var(--background);color:var(--text)}
 label{display:block;margin:.5rem 0 .2rem}
 form.inline{display:inline}
+ul.providers{list-style:none;padding:0;margin:1rem 0}
+ul.providers li{margin:.5rem 0}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--border);vertical-align:top}
 th{font-weight:600}
