@@ -91,6 +91,9 @@ describe("delete a user", () => {
       REDIS_URL: redis.url,
       VIGIL_CONFIG: tempFile("lifecycle.yaml", JSON.stringify({ redis: { prefix } })),
     };
+    const help = await runCli(["help"], env);
+    expect(help.stdout).toContain("delete-user");
+    expect(help.stdout).toContain("recover");
     const unsure = await runCli(["delete-user", "frank"], env);
     expect(unsure.code).toBe(2);
     expect(await vigil.stores.users.get("frank")).toBeDefined();

@@ -175,7 +175,7 @@ export function registerAccountRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
       const session = await currentSession(c, deps);
       if (session === undefined) return jsonError(c, 401, "no_session", "You are not signed in.");
       if (!isFresh(session)) {
-        return jsonError(c, 401, "stepup_required", "Confirm it's you with your passkey first.", {});
+        return jsonError(c, 401, "stepup_required", "Confirm it's you with your passkey first.");
       }
       const client = clientOf(c, deps);
       if (client === undefined)
