@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { StoredCredential } from "../../src/ports.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { type Portal, startPortal } from "../portal/harness.ts";
+import { SoftAuthenticator } from "../portal/soft-authenticator.ts";
 
 let portal: Portal;
 let cookie: string;
@@ -110,4 +111,42 @@ test("without a session: pages send to sign-in, actions change nothing", async (
   });
   expect(action.status).toBe(302);
   expect(await portal.stores.credentials.listByUser("mallory")).toHaveLength(2);
+});
+
+test("adding a passkey: a real answer registers it; after a suspension the same ceremony is refused", async () => {
+  const ceremony = async (who: string) => {
+    const { token } = await signIn(portal.stores, { id: who }, Date.now(), { stepUpAt: Date.now() });
+    const headers = {
+      cookie: `vigil_session=${token}`,
+      origin: portal.origin,
+      "content-type": "application/json",
+    };
+    const options = await fetch(`${portal.url}/account/passkeys/options`, {
+      method: "POST",
+      headers,
+      body: "{}",
+    });
+    expect(options.status).toBe(200);
+    const { response } = new SoftAuthenticator(portal.origin).register(await options.json());
+    const verify = () =>
+      fetch(`${portal.url}/account/passkeys/verify`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ response }),
+      });
+    return { verify, response };
+  };
+
+  const ok = await ceremony("olga");
+  const added = await ok.verify();
+  expect(added.status).toBe(200);
+  expect((await portal.stores.credentials.listByUser("olga")).map((p) => p.id)).toEqual([ok.response.id]);
+
+  // Options issued, then the user is suspended (their session lives on until resume).
+  const late = await ceremony("pete");
+  await portal.stores.users.update("pete", { status: "suspended" });
+  const refused = await late.verify();
+  expect(refused.status).toBe(403);
+  expect((await refused.json()).error).toBe("account_inactive");
+  expect(await portal.stores.credentials.listByUser("pete")).toEqual([]);
 });

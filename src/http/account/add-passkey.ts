@@ -81,6 +81,10 @@ export async function addPasskeyVerify(
     now,
   );
   if (!verified.ok) return refuse(portal, c, "enroll", subject, verified.reason);
+  // Suspended since the options were issued (sessions outlive a suspension until resume).
+  if ((await deps.stores.users.get(session.userId))?.status !== "active") {
+    return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
+  }
   if ((await deps.stores.credentials.get(verified.credential.id)) !== undefined) {
     return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
   }
