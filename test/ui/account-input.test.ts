@@ -134,7 +134,9 @@ test("adding a passkey: a real answer registers it; after a suspension the same 
         headers,
         body: JSON.stringify({ response }),
       });
-    return { verify, response };
+    const page = () =>
+      fetch(`${portal.url}/account`, { headers: { cookie: headers.cookie, accept: "text/html" } });
+    return { verify, response, page };
   };
 
   const ok = await ceremony("olga");
@@ -149,4 +151,8 @@ test("adding a passkey: a real answer registers it; after a suspension the same 
   expect(refused.status).toBe(403);
   expect((await refused.json()).error).toBe("account_inactive");
   expect(await portal.stores.credentials.listByUser("pete")).toEqual([]);
+  // Nor does the suspended user see or change anything on the account page.
+  const page = await late.page();
+  expect(page.status).toBe(403);
+  expect(await page.text()).toContain("Account suspended");
 });
