@@ -42,7 +42,8 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
   const history = new MetricsHistory(deps.metrics);
   history.start(SAMPLE_INTERVAL_MS, deps.clock);
 
-  const page = (c: PortalContext) => (c.req.method === "GET" ? c.req.path : "/console");
+  // Where to come back after sign-in or step-up: the page itself, or the console for a form post.
+  const returnPath = (c: PortalContext) => (c.req.method === "GET" ? c.req.path : "/console");
   const refuse = (status: 403, title: string, message: string) =>
     renderErrorPage(status, { title, message }, { branding: currentBranding(), portalOrigin: "" });
 
@@ -53,7 +54,7 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
       return refuse(403, "Request refused", "This request must come from the console itself.");
     }
     const session = await currentSession(c, deps);
-    const back = encodeURIComponent(`${config.publicOrigin}${page(c)}`);
+    const back = encodeURIComponent(`${config.publicOrigin}${returnPath(c)}`);
     if (session === undefined) return c.redirect(`/login?rd=${back}`, c.req.method === "GET" ? 302 : 303);
     const user = await deps.stores.users.get(session.userId);
     if (user?.status !== "active" || !user.groups.includes(config.console.group)) {
