@@ -25,7 +25,7 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
     logger.warn(
       "REDIS_URL is not set: using the in-memory store (single replica only, state is lost on restart)",
     );
-    return createMemoryStores();
+    return createMemoryStores({ maxSessionsPerUser: config.session.max_per_user });
   }
   const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
@@ -34,7 +34,7 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   await waitForRedis(client, 5_000).catch(() =>
     logger.error("redis is not reachable yet; answering 503 until it is"),
   );
-  return createRedisStores(client, config.redis.prefix);
+  return createRedisStores(client, config.redis.prefix, { maxSessionsPerUser: config.session.max_per_user });
 }
 
 function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {

@@ -78,7 +78,7 @@ export function createCliContext(
       client.disconnect();
       throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
     }
-    stores = createRedisStores(client, cfg.redis.prefix);
+    stores = createRedisStores(client, cfg.redis.prefix, { maxSessionsPerUser: cfg.session.max_per_user });
     return stores;
   };
   return {

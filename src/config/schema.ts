@@ -75,6 +75,8 @@ export const configSchema = z
         absolute_timeout: duration("12h"),
         /** acr of a session created by a passkey sign-in (a step-up raises it to stepup.acr). */
         signin_acr: z.string().min(1).default("passkey"),
+        /** Live sessions per user; a new sign-in beyond it revokes the user's oldest session. */
+        max_per_user: z.number().int().min(1).max(1000).default(50),
       })
       .prefault({}),
     stepup: z

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/load.ts";
 import { SESSION_COOKIE } from "../http/forward-auth/headers.ts";
+import { TOKEN_PATTERN } from "./token.ts";
 
 export { SESSION_COOKIE };
 
@@ -12,7 +13,7 @@ export const CEREMONY_COOKIE = "vigil_ceremony";
 
 export type CookieConfig = Pick<Config, "cookieSecure" | "cookie" | "session">;
 
-const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+const TOKEN = TOKEN_PATTERN;
 
 function serialise(name: string, value: string, attributes: Array<string | false | undefined>): string {
   return [`${name}=${value}`, ...attributes.filter((a): a is string => typeof a === "string")].join("; ");

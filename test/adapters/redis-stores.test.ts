@@ -28,7 +28,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-runStoreContract("redis", () => createRedisStores(client, uniquePrefix()));
+runStoreContract("redis", (options) => createRedisStores(client, uniquePrefix(), options));
 
 const decisionQuery = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
   sessionId: undefined,
@@ -60,23 +60,27 @@ describe("redis stores", () => {
       Date.now(),
       3_600_000,
     );
-    expect(await client.hgetall(`${prefix}user:alice`)).toEqual({
+    expect(await client.hgetall(`${prefix}{u:alice}:user`)).toEqual({
       displayName: "A",
       status: "active",
       groups: '["g"]',
       createdAt: "1",
     });
     expect(await client.sismember(`${prefix}users`, "alice")).toBe(1);
-    expect(await client.sismember(`${prefix}user-sessions:alice`, session.id)).toBe(1);
-    const stored = await client.hgetall(`${prefix}session:${session.id}`);
+    const [tag, hash] = session.id.split(".");
+    expect(tag).toBe(Buffer.from("alice").toString("base64url"));
+    expect(await client.zscore(`${prefix}{u:alice}:sessions`, hash!)).toBe(
+      String(session.createdAt + 3_600_000),
+    );
+    const stored = await client.hgetall(`${prefix}{u:alice}:s:${hash}`);
     expect(stored.amr).toBe("hwk,user");
     expect(Number(stored.expiresAt)).toBe(session.createdAt + 3_600_000);
-    const ttl = await client.pttl(`${prefix}session:${session.id}`);
+    const ttl = await client.pttl(`${prefix}{u:alice}:s:${hash}`);
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
   });
 
-  test("the decision script builds exactly keys.ts's keys, whatever the prefix holds", async () => {
+  test("the decision script reads and counts under keys.ts's keys, whatever the prefix holds", async () => {
     // Quotes, a backslash, Lua's long-bracket close, a newline, digits after an escape, non-ASCII.
     const prefix = `${uniquePrefix()}q"b\\]]\n\u00017€:`;
     const stores = createRedisStores(client, prefix);
@@ -91,14 +95,20 @@ describe("redis stores", () => {
     expect(state.user?.status).toBe("active");
     expect(state.ipReputation).toBe(7);
     expect(state.rate).toEqual({ session: 2, user: 2, ip: 2 });
-    const window = keys.rateWindow(windowIndex(now, 60_000));
-    expect(await client.hgetall(window)).toEqual({
-      [`session:${session.sessionId}`]: "2",
-      "user:zoë": "2",
-      "ip:198.51.100.9": "2",
-    });
-    expect(await client.hget(keys.session(session.sessionId), "lastSeenAt")).toBe(String(now));
-    expect(await client.pttl(window)).toBeGreaterThan(60_000);
+    const index = windowIndex(now, 60_000);
+    const sessionKey = keys.session("zoë", session.sessionId.split(".")[1]!);
+    expect(await client.hmget(sessionKey, "lastSeenAt", "rateWindow", "rateCount")).toEqual([
+      String(now),
+      String(index),
+      "2",
+    ]);
+    expect(await client.get(keys.userRate("zoë", index))).toBe("2");
+    expect(await client.get(keys.ipRate("198.51.100.9", index))).toBe("2");
+    // Per-entity counters expire on their own after two windows.
+    for (const key of [keys.userRate("zoë", index), keys.ipRate("198.51.100.9", index)]) {
+      expect(await client.pttl(key)).toBeGreaterThan(60_000);
+      expect(await client.pttl(key)).toBeLessThanOrEqual(120_000);
+    }
   });
 
   test("a decision read is exactly one script call (one round trip)", async () => {

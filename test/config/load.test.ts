@@ -28,6 +28,7 @@ describe("defaults", () => {
       idle_timeout: 3_600_000,
       absolute_timeout: 43_200_000,
       signin_acr: "passkey",
+      max_per_user: 50,
     });
   });
 });

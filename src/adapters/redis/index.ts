@@ -5,15 +5,16 @@
  *   const stores = createRedisStores(client, config.redis.prefix);
  */
 import type Redis from "ioredis";
-import type { Stores } from "../../ports.ts";
+import { DEFAULT_MAX_SESSIONS_PER_USER, type Stores } from "../../ports.ts";
 import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
+import { batchedScriptCall } from "./decision-caller.ts";
 import { createRedisDecisionStateReader } from "./decision-state-reader.ts";
 import { keyLayout } from "./keys.ts";
 import { createRedisOneTimeStore } from "./one-time-store.ts";
 import { createRedisReplayGuard } from "./replay-guard.ts";
-import { defineScripts } from "./scripts.ts";
+import { DECISION_SCRIPTS, defineScripts } from "./scripts.ts";
 import { createRedisSessionStore } from "./session-store.ts";
 import { createRedisStoreHealth } from "./store-health.ts";
 import { createRedisUserStore } from "./user-store.ts";
@@ -23,9 +24,26 @@ export { keyLayout } from "./keys.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
 
-export function createRedisStores(client: Redis, prefix: string = DEFAULT_REDIS_PREFIX): Stores {
+export interface RedisStoreOptions {
+  /** Most live sessions per user (config session.max_per_user); a new one revokes the oldest. */
+  maxSessionsPerUser?: number;
+}
+
+export function createRedisStores(
+  client: Redis,
+  prefix: string = DEFAULT_REDIS_PREFIX,
+  options: RedisStoreOptions = {},
+): Stores {
   const keys = keyLayout(prefix);
-  const context: RedisContext = { client, keys, scripts: defineScripts(client, keys) };
+  const whole = batchedScriptCall(client, DECISION_SCRIPTS.whole);
+  const context: RedisContext = {
+    client,
+    keys,
+    scripts: defineScripts(client),
+    // One script call with every key: one Redis (standalone or Sentinel) has every slot.
+    decision: ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args),
+    maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
+  };
   return {
     decisions: createRedisDecisionStateReader(context),
     sessions: createRedisSessionStore(context),

@@ -5,6 +5,7 @@
  */
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
+import { TOKEN_PATTERN } from "../../session/token.ts";
 import { SESSION_COOKIE } from "./headers.ts";
 import { memoize } from "./memo.ts";
 
@@ -88,7 +89,7 @@ function parseHost(raw: string): ParseResult<{ host: string; port: string | unde
   return { ok: true, value: { host, port } };
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+const TOKEN = TOKEN_PATTERN;
 
 /** The first cookie called `name`, walked in place (no array of parts). */
 function cookieValue(header: string | undefined, name: string): string | undefined {
