@@ -8,6 +8,7 @@ import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
+import { legacyKeysPresent } from "./adapters/redis/migrate-keys.ts";
 import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { memoize } from "./http/forward-auth/memo.ts";
@@ -34,6 +35,9 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   await waitForRedis(client, 5_000).catch(() =>
     logger.error("redis is not reachable yet; answering 503 until it is"),
   );
+  if (await legacyKeysPresent(client, config.redis.prefix).catch(() => false)) {
+    logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
+  }
   return createRedisStores(client, config.redis.prefix, { maxSessionsPerUser: config.session.max_per_user });
 }
 

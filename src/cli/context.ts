@@ -5,6 +5,7 @@
  * Exit codes: 0 done; 1 the operation failed (unknown user/session/passkey, store unreachable);
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
+import type Redis from "ioredis";
 import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
 import { type Config, loadConfig } from "../config/load.ts";
 import { type AdminOperations, createAdminOperations } from "../http/admin/operations.ts";
@@ -31,6 +32,8 @@ export interface CliContext extends CliIo {
   config(): Config;
   /** The configured shared store; CliError(2) when no REDIS_URL/redis.url is set. */
   stores(): Promise<Stores>;
+  /** The Redis client behind stores() (for store maintenance such as migrate-keys). */
+  redis(): Promise<Redis>;
   /** The admin verbs (same code as the admin API) over the store. */
   ops(): Promise<AdminOperations>;
   clock(): number;
@@ -54,6 +57,7 @@ export function createCliContext(
 ): CliContext {
   let config: Config | undefined;
   let stores: Stores | undefined;
+  let redis: Redis | undefined;
   const getConfig = () => {
     config ??= loadConfig(env);
     return config;
@@ -79,6 +83,7 @@ export function createCliContext(
       throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
     }
     stores = createRedisStores(client, cfg.redis.prefix, { maxSessionsPerUser: cfg.session.max_per_user });
+    redis = client;
     return stores;
   };
   return {
@@ -86,6 +91,10 @@ export function createCliContext(
     env,
     config: getConfig,
     stores: getStores,
+    async redis() {
+      await getStores();
+      return redis!;
+    },
     async ops() {
       const cfg = getConfig();
       return createAdminOperations({ stores: await getStores(), config: cfg, clock: Date.now });
