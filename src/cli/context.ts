@@ -5,8 +5,12 @@
  * Exit codes: 0 done; 1 the operation failed (unknown user/session/passkey, store unreachable);
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
-import type Redis from "ioredis";
-import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
+import {
+  createRedisStores,
+  createStoreClient,
+  type RedisClient,
+  waitForRedis,
+} from "../adapters/redis/index.ts";
 import { type Config, loadConfig } from "../config/load.ts";
 import { type AdminOperations, createAdminOperations } from "../http/admin/operations.ts";
 import type { Stores } from "../ports.ts";
@@ -33,7 +37,7 @@ export interface CliContext extends CliIo {
   /** The configured shared store; CliError(2) when no REDIS_URL/redis.url is set. */
   stores(): Promise<Stores>;
   /** The Redis client behind stores() (for store maintenance such as migrate-keys). */
-  redis(): Promise<Redis>;
+  redis(): Promise<RedisClient>;
   /** The admin verbs (same code as the admin API) over the store. */
   ops(): Promise<AdminOperations>;
   clock(): number;
@@ -57,7 +61,7 @@ export function createCliContext(
 ): CliContext {
   let config: Config | undefined;
   let stores: Stores | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const getConfig = () => {
     config ??= loadConfig(env);
     return config;
@@ -74,7 +78,7 @@ export function createCliContext(
           "cannot reach; use the admin API (/admin/*) of that server instead.",
       );
     }
-    const client = createRedisClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
+    const client = createStoreClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
     client.on("error", () => {}); // reported below, once, instead of on every retry
     try {
       await waitForRedis(client, 3_000);

@@ -4,8 +4,9 @@
  *   const client = createRedisClient(url, { commandTimeoutMs }); await waitForRedis(client, 5000);
  *   const stores = createRedisStores(client, config.redis.prefix);
  */
-import type Redis from "ioredis";
+import { Cluster, type default as Redis } from "ioredis";
 import { DEFAULT_MAX_SESSIONS_PER_USER, type Stores } from "../../ports.ts";
+import { clusterDecision } from "./cluster-decision.ts";
 import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
@@ -19,7 +20,15 @@ import { createRedisSessionStore } from "./session-store.ts";
 import { createRedisStoreHealth } from "./store-health.ts";
 import { createRedisUserStore } from "./user-store.ts";
 
-export { createRedisClient, type RedisClientOptions, waitForRedis } from "./client.ts";
+export {
+  clusterModeRefusal,
+  createClusterClient,
+  createRedisClient,
+  createStoreClient,
+  type RedisClient,
+  type RedisClientOptions,
+  waitForRedis,
+} from "./client.ts";
 export { keyLayout } from "./keys.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
@@ -29,19 +38,28 @@ export interface RedisStoreOptions {
   maxSessionsPerUser?: number;
 }
 
+/** How a decision reaches Redis: one call with every key, or one per slot on Cluster. */
+function decisionCalls(client: Redis | Cluster): RedisContext["decision"] {
+  if (client instanceof Cluster) {
+    const { commandTimeout } = client.options.redisOptions ?? {};
+    return clusterDecision(client, typeof commandTimeout === "number" ? commandTimeout : 500);
+  }
+  // One Redis (standalone or Sentinel) holds every slot.
+  const whole = batchedScriptCall(client, DECISION_SCRIPTS.whole);
+  return ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args);
+}
+
 export function createRedisStores(
-  client: Redis,
+  client: Redis | Cluster,
   prefix: string = DEFAULT_REDIS_PREFIX,
   options: RedisStoreOptions = {},
 ): Stores {
   const keys = keyLayout(prefix);
-  const whole = batchedScriptCall(client, DECISION_SCRIPTS.whole);
   const context: RedisContext = {
     client,
     keys,
     scripts: defineScripts(client),
-    // One script call with every key: one Redis (standalone or Sentinel) has every slot.
-    decision: ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args),
+    decision: decisionCalls(client),
     maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
   };
   return {

@@ -296,26 +296,39 @@ export interface VigilScripts {
   counterAdd(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
+/** Each script and its number of KEYS (undefined: the call passes its own count first). */
 const SCRIPTS = {
-  vigilInsertSession: INSERT_SESSION,
-  vigilRotateSession: ROTATE_SESSION,
-  vigilDeleteAllSessions: DELETE_ALL_SESSIONS,
-  vigilDeleteIndexed: DELETE_INDEXED,
-  vigilAddIndexed: ADD_INDEXED,
-  vigilReplaceHash: REPLACE_HASH,
-  vigilPatchHash: PATCH_HASH,
-  vigilCounterAdd: COUNTER_ADD,
+  vigilInsertSession: { lua: INSERT_SESSION, keys: undefined },
+  vigilRotateSession: { lua: ROTATE_SESSION, keys: 3 },
+  vigilDeleteAllSessions: { lua: DELETE_ALL_SESSIONS, keys: undefined },
+  vigilDeleteIndexed: { lua: DELETE_INDEXED, keys: 2 },
+  vigilAddIndexed: { lua: ADD_INDEXED, keys: 2 },
+  vigilReplaceHash: { lua: REPLACE_HASH, keys: 1 },
+  vigilPatchHash: { lua: PATCH_HASH, keys: 1 },
+  vigilCounterAdd: { lua: COUNTER_ADD, keys: 1 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
 
+/**
+ * Scripts whose key count varies per call. ioredis's auto-pipelining on Cluster picks a call's
+ * node from its first argument, which for these is the count, not a key: a Cluster client sends
+ * them on their own (autoPipeliningIgnoredCommands), routed by their keys.
+ */
+export const SCRIPTS_WITH_KEY_COUNT: readonly string[] = Object.entries(SCRIPTS)
+  .filter(([, script]) => script.keys === undefined)
+  .map(([name]) => name);
+
 /** Registers the scripts on the client (idempotent) and returns typed callers. */
 export function defineScripts(client: Redis | Cluster): VigilScripts {
-  // numberOfKeys left out: every call passes its own key count first.
-  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { lua });
+  for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
+  }
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
   const run = <T>(name: ScriptName, keys: readonly string[], args: readonly Arg[]) =>
-    commands[name](keys.length, ...keys, ...args) as Promise<T>;
+    (SCRIPTS[name].keys === undefined
+      ? commands[name](keys.length, ...keys, ...args)
+      : commands[name](...keys, ...args)) as Promise<T>;
   return {
     insertSession: (keys, args) => run("vigilInsertSession", keys, args),
     rotateSession: (keys, args) => run("vigilRotateSession", keys, args),

@@ -1,5 +1,7 @@
+import { Cluster } from "ioredis";
 import { migrateLegacyKeys } from "../../adapters/redis/migrate-keys.ts";
 import { type Command, parseCommandArgs } from "../command.ts";
+import { CliError } from "../context.ts";
 
 export const migrateKeys: Command = {
   name: "migrate-keys",
@@ -8,7 +10,11 @@ export const migrateKeys: Command = {
   async run(args, ctx) {
     parseCommandArgs(this, args, [], {});
     const stores = await ctx.stores();
-    const report = await migrateLegacyKeys(await ctx.redis(), ctx.config().redis.prefix, stores);
+    const client = await ctx.redis();
+    // The layout before hash tags only ever ran on one Redis: there is nothing to move on Cluster.
+    if (client instanceof Cluster)
+      throw new CliError(2, "the old key layout never ran on Redis Cluster: nothing to move");
+    const report = await migrateLegacyKeys(client, ctx.config().redis.prefix, stores);
     ctx.out(
       `moved ${report.users} users and ${report.passkeys} passkeys; dropped ${report.dropped} old session, ` +
         "rate and reputation keys (users sign in again)",
