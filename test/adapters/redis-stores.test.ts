@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
+import { decisionCall } from "../../src/adapters/redis/decision-state-reader.ts";
 import {
   createRedisClient,
   createRedisStores,
@@ -8,6 +9,7 @@ import {
 } from "../../src/adapters/redis/index.ts";
 import { windowIndex } from "../../src/adapters/redis/sliding-window.ts";
 import { type DecisionStateQuery, ipReputationKey } from "../../src/ports.ts";
+import { sessionIdOf } from "../../src/session/token.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { runStoreContract } from "./store-contract.ts";
@@ -109,6 +111,29 @@ describe("redis stores", () => {
       expect(await client.pttl(key)).toBeGreaterThan(60_000);
       expect(await client.pttl(key)).toBeLessThanOrEqual(120_000);
     }
+  });
+
+  test("the decision's keys are keys.ts's keys: the client's slot, then the user's", () => {
+    const keys = keyLayout("p:");
+    const now = 120_000;
+    const sessionId = sessionIdOf("z{o}%ë", "cd".repeat(32));
+    const call = decisionCall(keys, decisionQuery({ sessionId, clientIp: "2001:db8::/64", now }));
+    expect(call.clientKeys).toEqual([
+      keys.ipRate("2001:db8::/64", 2),
+      keys.ipRate("2001:db8::/64", 1),
+      keys.ipReputation("2001:db8::/64"),
+    ]);
+    expect(call.userKeys).toEqual([
+      keys.session("z{o}%ë", "cd".repeat(32)),
+      keys.userSessions("z{o}%ë"),
+      keys.user("z{o}%ë"),
+      keys.userRate("z{o}%ë", 2),
+      keys.userRate("z{o}%ë", 1),
+    ]);
+    expect(keys.user("z{o}%ë")).toBe("p:{u:z%7Bo%7D%25ë}:user");
+    const bearer = decisionCall(keys, decisionQuery({ userId: "svc", now }));
+    expect(bearer.userKeys[0]).toBe(keys.user("svc"));
+    expect(decisionCall(keys, decisionQuery({ now })).userKeys).toEqual([]);
   });
 
   test("a decision read is exactly one script call (one round trip)", async () => {

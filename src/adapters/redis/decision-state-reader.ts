@@ -26,21 +26,23 @@ export function decisionCall(keys: KeyLayout, query: DecisionStateQuery): Decisi
   const now = Math.floor(query.now);
   const window = query.rateWindowMs;
   const index = window === undefined ? 0 : windowIndex(now, window);
-  const ip = query.clientIp;
-  const clientKeys = [keys.ipRate(ip, index), keys.ipRate(ip, index - 1), keys.ipReputation(ip)];
+  // Each slot's key start built once: these keys are built on every decision.
+  const client = keys.clientSlot(query.clientIp);
+  const clientKeys = [`${client}rate:${index}`, `${client}rate:${index - 1}`, `${client}rep`];
   const parsed = query.sessionId === undefined ? undefined : parseSessionId(query.sessionId);
   const userId = parsed?.userId ?? (query.sessionId === undefined ? query.userId : undefined);
-  const userKeys =
-    userId === undefined
-      ? []
-      : [
-          // Without a session the user hash stands in for it: declared, never read as a session.
-          parsed === undefined ? keys.user(userId) : keys.session(userId, parsed.hash),
-          keys.userSessions(userId),
-          keys.user(userId),
-          keys.userRate(userId, index),
-          keys.userRate(userId, index - 1),
-        ];
+  let userKeys: string[] = [];
+  if (userId !== undefined) {
+    const user = keys.userSlot(userId);
+    userKeys = [
+      // Without a session the user hash stands in for it: declared, never read as a session.
+      parsed === undefined ? `${user}user` : `${user}s:${parsed.hash}`,
+      `${user}sessions`,
+      `${user}user`,
+      `${user}rate:${index}`,
+      `${user}rate:${index - 1}`,
+    ];
+  }
   // Strings only (the script's ARGV): the script stores `now` as text.
   const args = [
     parsed !== undefined ? "s" : userId !== undefined ? "u" : "",

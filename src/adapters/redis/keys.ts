@@ -13,6 +13,10 @@
 import { ipReputationKey } from "../../ports.ts";
 
 export interface KeyLayout {
+  /** What every key of the user starts with (prefix and hash tag): user(id) === userSlot(id) + "user". */
+  userSlot(userId: string): string;
+  /** What every key of the client starts with: ipReputation(c) === clientSlot(c) + "rep". */
+  clientSlot(clientKey: string): string;
   /** Hash of the user's record. */
   user(userId: string): string;
   /** Sorted set of the user's session hashes (members), scored by absolute expiry. */
@@ -40,7 +44,9 @@ export interface KeyLayout {
 
 /** An entity id inside a hash tag: nothing in it can close the tag or open another. */
 const escapeId = (id: string): string =>
-  id.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+  /[%{}]/.test(id)
+    ? id.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)
+    : id;
 
 const IP_REPUTATION = ipReputationKey("");
 
@@ -51,6 +57,8 @@ export function keyLayout(prefix: string): KeyLayout {
   const u = (userId: string) => `${prefix}{u:${escapeId(userId)}}:`;
   const ip = (clientKey: string) => `${prefix}{ip:${escapeId(clientKey)}}:`;
   const layout: KeyLayout = {
+    userSlot: u,
+    clientSlot: ip,
     user: (userId) => `${u(userId)}user`,
     userSessions: (userId) => `${u(userId)}sessions`,
     session: (userId, hash) => `${u(userId)}s:${hash}`,
