@@ -11,7 +11,6 @@
  * TLS), served by an ioredis Cluster.
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
-import { SCRIPTS_WITH_KEY_COUNT } from "./scripts.ts";
 import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 
 // Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
@@ -70,12 +69,17 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
 export function createClusterClient(url: string, options: RedisClientOptions): Cluster {
   const { nodes, credentials, tls } = clusterSeeds(url);
   const clusterOptions: ClusterOptions = {
-    enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: [...SCRIPTS_WITH_KEY_COUNT],
+    // Off on Cluster: ioredis follows a redirection inside an auto-pipeline only when every
+    // command in it got the same one, so after a resharding, batches that mix moved and unmoved
+    // slots kept failing with MOVED (measured in test/replicas/cluster-resharding.test.ts).
+    // Each command on its own is redirected, and the slot map refreshed, by the Cluster client.
+    enableAutoPipelining: false,
     enableOfflineQueue: false,
-    maxRedirections: 16,
+    // TRYAGAIN (a multi-key script while its slot is half moved) is retried every 10 ms for as
+    // long as the command time-out allows; the decision's deadline bounds the whole call anyway.
+    maxRedirections: Math.max(16, Math.ceil(options.commandTimeoutMs / 10)),
     retryDelayOnMoved: 0,
-    retryDelayOnTryAgain: 20,
+    retryDelayOnTryAgain: 10,
     retryDelayOnClusterDown: 50,
     retryDelayOnFailover: 50,
     clusterRetryStrategy: reconnectDelayMs,

@@ -1,8 +1,9 @@
 /**
  * The decision on Redis Cluster: the user slot's part and the client slot's part of the decision
  * script (scripts.ts), sent at once, so a decision still costs one round trip of latency. They go
- * through ioredis's Script (EVALSHA, EVAL on NOSCRIPT) with auto-pipelining per node: the turn
- * batcher works on one connection's internals and is not used here.
+ * through ioredis's Script (EVALSHA, EVAL on NOSCRIPT), each command on its own so the Cluster
+ * client follows every redirection (client.ts): the turn batcher works on one connection's
+ * internals and is not used here.
  */
 import type { Cluster } from "ioredis";
 import type { DecisionCall, DecisionReply } from "./decision-state-reader.ts";
@@ -31,7 +32,7 @@ export function clusterDecision(
   client: Cluster,
   timeoutMs: number,
 ): (call: DecisionCall) => Promise<DecisionReply> {
-  // Fixed key counts, so auto-pipelining routes each call by its first key.
+  // Fixed key counts: the call's first argument is its first key.
   client.defineCommand("vigilDecisionUser", { lua: DECISION_SCRIPTS.user, numberOfKeys: USER_KEYS });
   client.defineCommand("vigilDecisionClient", { lua: DECISION_SCRIPTS.client, numberOfKeys: CLIENT_KEYS });
   const commands = client as unknown as Record<"vigilDecisionUser" | "vigilDecisionClient", ScriptCommand>;

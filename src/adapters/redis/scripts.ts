@@ -310,15 +310,6 @@ const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS;
 
-/**
- * Scripts whose key count varies per call. ioredis's auto-pipelining on Cluster picks a call's
- * node from its first argument, which for these is the count, not a key: a Cluster client sends
- * them on their own (autoPipeliningIgnoredCommands), routed by their keys.
- */
-export const SCRIPTS_WITH_KEY_COUNT: readonly string[] = Object.entries(SCRIPTS)
-  .filter(([, script]) => script.keys === undefined)
-  .map(([name]) => name);
-
 /** Registers the scripts on the client (idempotent) and returns typed callers. */
 export function defineScripts(client: Redis | Cluster): VigilScripts {
   for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
