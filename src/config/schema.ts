@@ -92,7 +92,11 @@ export const configSchema = z
     redis: z
       .object({
         url: z.string().optional(),
-        prefix: z.string().default("vigil:"),
+        /** Braces would become part of the Redis Cluster hash tag of every key. */
+        prefix: z
+          .string()
+          .regex(/^[^{}]*$/, "must not contain { or }")
+          .default("vigil:"),
         command_timeout: duration("500ms"),
       })
       .prefault({}),
