@@ -46,7 +46,8 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
     },
   );
   // A plain URL to a Cluster node would serve only that node's slots: refuse to start.
-  const refusal = ready ? await clusterModeRefusal(client) : undefined;
+  // (A server that hides INFO cannot be checked: it is taken as what the URL says.)
+  const refusal = ready ? await clusterModeRefusal(client).catch(() => undefined) : undefined;
   if (refusal !== undefined) {
     client.disconnect();
     throw new ConfigError(refusal);
