@@ -136,6 +136,30 @@ describe("redis stores", () => {
     expect(decisionCall(keys, decisionQuery({ now })).userKeys).toEqual([]);
   });
 
+  test("the session index holds live sessions only and expires with the last of them", async () => {
+    const prefix = uniquePrefix();
+    const stores = createRedisStores(client, prefix);
+    const keys = keyLayout(prefix);
+    const input = {
+      userId: "ivy",
+      acr: "phr",
+      amr: [],
+      authAt: 1,
+      stepUpAt: 0,
+      ip: "192.0.2.1",
+      country: "",
+      uaHash: "",
+    };
+    for (let i = 0; i < 5; i++) await stores.sessions.create(input, Date.now(), 40);
+    expect(await client.zcard(keys.userSessions("ivy"))).toBe(5);
+    await Bun.sleep(80);
+    const { session } = await stores.sessions.create(input, Date.now(), 3_600_000);
+    expect(await client.zrange(keys.userSessions("ivy"), "0", "-1")).toEqual([session.id.split(".")[1]!]);
+    const ttl = await client.pttl(keys.userSessions("ivy"));
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
+  });
+
   test("a decision read is exactly one script call (one round trip)", async () => {
     const stores = createRedisStores(client, uniquePrefix());
     const session = await signIn(stores, { id: "alice" }, Date.now(), {
