@@ -118,7 +118,10 @@ export async function registerVerify(
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
   }
-  await stores.credentials.add(verified.credential);
+  // Refused, not overwritten, when another enrollment registered the same id in the meantime.
+  if (!(await stores.credentials.add(verified.credential))) {
+    return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
+  }
   deps.metrics.enrollments.inc();
   const amr = [verified.credential.deviceType === "multiDevice" ? "swk" : "hwk", "user", "mfa"];
   const cookie = await startSession(portal, c, { userId: user.id, amr }, client, now);
