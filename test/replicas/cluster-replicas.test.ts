@@ -90,17 +90,20 @@ describe("two replicas, one Redis Cluster", () => {
     }
   });
 
-  test("suspend on B holds on A at once; resume → allowed again", async () => {
+  test("suspend on B holds on A at once (403 user_suspended); resume ends the old sessions", async () => {
     const token = await newSession("sam");
     expect((await authRequest(a.url, { cookie: token })).status).toBe(200);
-    expect(await (await admin(b, "POST", "/users/sam/suspend")).json()).toMatchObject({ revoked: 1 });
-    // The suspension revoked the session; one minted during the suspension is refused too.
-    expect((await authRequest(a.url, { cookie: token })).status).toBe(401);
-    const late = await newSession("sam");
-    const denied = await authRequest(a.url, { cookie: late });
+    expect(await (await admin(b, "POST", "/users/sam/suspend")).json()).toMatchObject({
+      user: { status: "suspended" },
+      sessions: 1,
+    });
+    // The session is kept while the user is suspended, so every answer says why.
+    const denied = await authRequest(a.url, { cookie: token });
     expect(denied.status).toBe(403);
     expect(await denied.json()).toMatchObject({ reason: "user_suspended" });
-    expect((await admin(b, "POST", "/users/sam/resume")).status).toBe(200);
+    expect(await (await admin(b, "POST", "/users/sam/resume")).json()).toMatchObject({ revoked: 1 });
+    // Resume ended the old session for good; a new sign-in works.
+    expect((await authRequest(a.url, { cookie: token })).status).toBe(401);
     const fresh = await newSession("sam");
     expect((await authRequest(a.url, { cookie: fresh })).status).toBe(200);
   });
