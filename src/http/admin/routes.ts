@@ -10,13 +10,14 @@
  *   unknown users, sessions and passkeys.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Context, Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
+import type { AppEnv } from "../app-env.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -51,8 +52,9 @@ export function adminTokenMatches(header: string | undefined, expected: string):
 
 type Audit = { action: string; user?: string | undefined; session?: string | undefined };
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
-export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void {
+/** The admin API as a sub-app, mounted at the root (its paths are absolute: /admin/...). */
+export function adminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const { config, logger } = deps;
   const ops: AdminOperations = createAdminOperations({
     stores: deps.stores,
@@ -79,7 +81,7 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
 
   /** Runs one verb: audit line, JSON answer, AdminError → status. */
   async function run(
-    c: Context,
+    c: Context<AppEnv>,
     audit: Audit,
     work: () => Promise<unknown>,
     status: 200 | 201 = 200,
@@ -122,7 +124,7 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   }
 
   /** Reads and validates a JSON body; AdminError 400 otherwise. */
-  async function body<T>(c: Context, schema: z.ZodType<T>, optional = false): Promise<T> {
+  async function body<T>(c: Context<AppEnv>, schema: z.ZodType<T>, optional = false): Promise<T> {
     const text = await c.req.text();
     if (text.length > MAX_BODY_BYTES) throw new AdminError(400, "invalid_body", "body too large");
     if (text.trim() === "" && optional) return schema.parse({});
@@ -229,4 +231,5 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.all("/admin/*", (c) =>
     c.json({ error: "not_found", message: "no such admin endpoint" }, 404, NO_STORE),
   );
+  return app;
 }
