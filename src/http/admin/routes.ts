@@ -8,16 +8,20 @@
  *   token, never an enrollment link.
  * - Errors are JSON `{error, message}`: 401 (with WWW-Authenticate), 400 for bad bodies, 404 for
  *   unknown users, sessions and passkeys.
+ * - Each route is described in contract.ts: a new route goes there too (a test checks), and so into
+ *   the OpenAPI document (GET /admin/openapi.json) and docs/admin-api.md.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
 import type { AppEnv } from "../app-env.ts";
+import { enrollmentBody, groupsBody } from "./contract.ts";
+import { adminOpenApiDocument } from "./openapi.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -29,15 +33,6 @@ export interface AdminRouteDeps {
 
 const NO_STORE = { "cache-control": "no-store" };
 const MAX_BODY_BYTES = 16 * 1024;
-
-const groupsBody = z.object({ groups: z.array(z.string()) }).strict();
-const enrollmentBody = z
-  .object({
-    groups: z.array(z.string()).optional(),
-    displayName: z.string().trim().min(1).max(256).optional(),
-    display_name: z.string().trim().min(1).max(256).optional(),
-  })
-  .strict();
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
@@ -142,6 +137,10 @@ export function adminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
     }
     return parsed.data;
   }
+
+  // The contract of every route here (contract.ts), behind the token like the routes themselves.
+  const openApi = adminOpenApiDocument();
+  app.get("/admin/openapi.json", (c) => run(c, { action: "openapi" }, async () => openApi));
 
   app.get("/admin/users", (c) =>
     run(c, { action: "list_users" }, async () => ({ users: await ops.listUsers() })),
