@@ -7,7 +7,12 @@ import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
 import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
-import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
+import {
+  createRedisClient,
+  createRedisStores,
+  ensureTracingHasSubscribers,
+  waitForRedis,
+} from "./adapters/redis/index.ts";
 import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
@@ -34,7 +39,14 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   await waitForRedis(client, 5_000).catch(() =>
     logger.error("redis is not reachable yet; answering 503 until it is"),
   );
-  return createRedisStores(client, config.redis.prefix);
+  return createRedisStores(client, config.redis.prefix, {
+    enabled: config.redis.batching,
+    onUnavailable: (missing) =>
+      logger.warn(
+        { missing },
+        "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
+      ),
+  });
 }
 
 function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
@@ -55,6 +67,8 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
+  // Before any Redis client exists: without it ioredis traces every command under Bun.
+  ensureTracingHasSubscribers();
   const metrics = createMetrics();
   const stores = await createStores(config, logger);
   const policy = createPolicySource(config, logger, metrics);

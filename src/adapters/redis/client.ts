@@ -9,10 +9,6 @@
  * (the credentials are the data nodes' ones; sentinels are assumed to need none).
  */
 import Redis, { type RedisOptions } from "ioredis";
-import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
-
-// Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
-ensureTracingHasSubscribers();
 
 export interface RedisClientOptions {
   /** A command without a reply after this long rejects (config redis.command_timeout). */
@@ -28,7 +24,8 @@ export const reconnectDelayMs = (times: number): number => Math.min(50 * times, 
 
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const tuning: RedisOptions = {
-    // The decision script has its own batching, outside auto-pipelining (turn-batcher.ts).
+    // The decision script has its own batching, outside auto-pipelining (reply-clocked-batcher.ts),
+    // unless redis.batching is off or this ioredis lacks what it needs: then it is pipelined here too.
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     // Per command for ioredis; the decision batches enforce the same limit with one watchdog.

@@ -13,19 +13,25 @@ import { createRedisDecisionStateReader } from "./decision-state-reader.ts";
 import { keyLayout } from "./keys.ts";
 import { createRedisOneTimeStore } from "./one-time-store.ts";
 import { createRedisReplayGuard } from "./replay-guard.ts";
-import { defineScripts } from "./scripts.ts";
+import { type DecisionBatching, defineScripts } from "./scripts.ts";
 import { createRedisSessionStore } from "./session-store.ts";
 import { createRedisStoreHealth } from "./store-health.ts";
 import { createRedisUserStore } from "./user-store.ts";
 
 export { createRedisClient, type RedisClientOptions, waitForRedis } from "./client.ts";
 export { keyLayout } from "./keys.ts";
+export type { DecisionBatching } from "./scripts.ts";
+export { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
 
-export function createRedisStores(client: Redis, prefix: string = DEFAULT_REDIS_PREFIX): Stores {
+export function createRedisStores(
+  client: Redis,
+  prefix: string = DEFAULT_REDIS_PREFIX,
+  batching: DecisionBatching = { enabled: true },
+): Stores {
   const keys = keyLayout(prefix);
-  const context: RedisContext = { client, keys, scripts: defineScripts(client, keys) };
+  const context: RedisContext = { client, keys, scripts: defineScripts(client, keys, batching) };
   return {
     decisions: createRedisDecisionStateReader(context),
     sessions: createRedisSessionStore(context),

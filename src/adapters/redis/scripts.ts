@@ -13,7 +13,11 @@ import { createHash } from "node:crypto";
 import type Redis from "ioredis";
 import { ipReputationKey } from "../../ports.ts";
 import type { KeyLayout } from "./keys.ts";
-import { createTurnBatcher, type TurnBatcher } from "./turn-batcher.ts";
+import {
+  createReplyClockedBatcher,
+  missingBatcherInternals,
+  type ReplyClockedBatcher,
+} from "./reply-clocked-batcher.ts";
 
 /**
  * The session and user hash fields the decision needs, in the order the decision script returns
@@ -256,20 +260,20 @@ export interface VigilScripts {
 }
 
 /**
- * Decision batching (turn-batcher.ts): batches form only once 4 commands await replies, and hold
+ * Decision batching (reply-clocked-batcher.ts): batches form only once 4 commands await replies, and hold
  * at most 8. Measured on 2 cores (docs/performance.md): 4–16 per batch all cut CPU per decision
  * by about 10 %; 32 made replicas and Redis move in lock step (−18 % req/s).
  */
 const DECISION_BATCHING = { batchFrom: 4, batchLimit: 8 };
 
 /** One batcher per connection, however many store sets share it (tests build many). */
-const decisionBatchers = new WeakMap<Redis, TurnBatcher>();
+const decisionBatchers = new WeakMap<Redis, ReplyClockedBatcher>();
 
-function decisionBatcher(client: Redis): TurnBatcher {
+function decisionBatcher(client: Redis): ReplyClockedBatcher {
   let batcher = decisionBatchers.get(client);
   if (batcher === undefined) {
     const { commandTimeout } = client.options;
-    batcher = createTurnBatcher(client, {
+    batcher = createReplyClockedBatcher(client, {
       ...DECISION_BATCHING,
       timeoutMs: typeof commandTimeout === "number" ? commandTimeout : undefined,
     });
@@ -278,21 +282,56 @@ function decisionBatcher(client: Redis): TurnBatcher {
   return batcher;
 }
 
+/** How decision calls reach Redis (config redis.batching). */
+export interface DecisionBatching {
+  /** false: plain EVALSHA on the auto-pipelined client, ioredis's public API only. */
+  enabled: boolean;
+  /** Told once when batching is on but this ioredis lacks an internal it needs: the plain path is used. */
+  onUnavailable?: (missing: readonly string[]) => void;
+}
+
+type DecisionSend = (name: "evalsha" | "eval", script: string, args: readonly string[]) => Promise<string>;
+
 /**
- * The decision script, called once per decision. It is sent as a bare EVALSHA command through a
- * turn batcher (turn-batcher.ts) rather than ioredis `defineCommand` and auto-pipelining, because
- * on this path every microsecond counts (docs/performance.md): no Script wrapper (argument
- * copies, a reject closure, a chained promise per call), one socket write per batch, no timer
- * per command.
+ * The reply-clocked batcher when it is on and this ioredis has what it needs, else plain calls.
+ * The socket checks need a ready connection: on a client not ready yet they run on its first "ready".
+ */
+function decisionSender(client: Redis, batching: DecisionBatching): DecisionSend {
+  const plain: DecisionSend = (name, script, args) => client[name](script, 0, ...args) as Promise<string>;
+  if (!batching.enabled) return plain;
+  let batcher: ReplyClockedBatcher | undefined;
+  const adopt = (missing: readonly string[]) => {
+    if (missing.length === 0) return;
+    batcher = undefined;
+    batching.onUnavailable?.(missing);
+  };
+  const missing = missingBatcherInternals(client);
+  if (missing.length === 0) {
+    batcher = decisionBatcher(client);
+    if (client.status !== "ready") client.once("ready", () => adopt(missingBatcherInternals(client)));
+  }
+  adopt(missing);
+  return (name, script, args) =>
+    batcher ? (batcher.send(name, [script, 0, ...args]) as Promise<string>) : plain(name, script, args);
+}
+
+/**
+ * The decision script, called once per decision. With batching on it is sent as a bare EVALSHA
+ * command through the reply-clocked batcher (reply-clocked-batcher.ts) rather than ioredis
+ * `defineCommand` and auto-pipelining, because on this path every microsecond counts
+ * (docs/performance.md): no Script wrapper (argument copies, a reject closure, a chained promise
+ * per call), one socket write per batch, no timer per command.
  * A Redis that lost the script without a reconnect (SCRIPT FLUSH) answers NOSCRIPT; the call
  * then sends EVAL, which loads it again for every later call.
  */
-function decisionCaller(client: Redis, keys: KeyLayout): VigilScripts["decisionRead"] {
+function decisionCaller(
+  client: Redis,
+  keys: KeyLayout,
+  batching: DecisionBatching,
+): VigilScripts["decisionRead"] {
   const script = decisionScript(keys);
   const sha = createHash("sha1").update(script).digest("hex");
-  const batcher = decisionBatcher(client);
-  const send = (name: "evalsha" | "eval", script: string, args: readonly string[]) =>
-    batcher.send(name, [script, 0, ...args]) as Promise<string>;
+  const send = decisionSender(client, batching);
   // As ioredis's Script does: the first call on each connection sends EVAL (which also loads the
   // script), so even the first decision after a (re)connect is one command.
   const loadedOn = new WeakSet<object>();
@@ -322,12 +361,16 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 
 /** Registers the scripts on the client (idempotent) and returns typed callers. */
-export function defineScripts(client: Redis, keys: KeyLayout): VigilScripts {
+export function defineScripts(
+  client: Redis,
+  keys: KeyLayout,
+  batching: DecisionBatching = { enabled: true },
+): VigilScripts {
   for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
   const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
   return {
-    decisionRead: decisionCaller(client, keys),
+    decisionRead: decisionCaller(client, keys, batching),
     putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
       run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
     patchIndexed: (key, setPrefix, ownerField, member, fields) =>
