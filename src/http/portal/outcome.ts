@@ -2,6 +2,7 @@
  * How a portal ceremony ends: a refusal is counted (regulation, metrics), logged without secrets
  * and answered with a clear JSON error; a success signs the browser in (new session, cookie).
  */
+import { HTTPException } from "hono/http-exception";
 import type { NewSession } from "../../ports.ts";
 import { readSessionToken, sessionCookie } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
@@ -46,7 +47,8 @@ export function banned(
  * The gate of a ceremony start (the options endpoints), before any challenge is stored: a banned
  * user or IP gets 429 too_many_failures and is not counted as a start; otherwise the start is
  * counted for the client IP, and past regulation.max_starts in this start_window it gets 429
- * too_many_requests. Undefined when the start may go on.
+ * too_many_requests, thrown as an HTTPException (app.onError answers it). Returns when the start
+ * may go on.
  */
 export async function admitStart(
   portal: Portal,
@@ -54,13 +56,13 @@ export async function admitStart(
   ceremony: Ceremony,
   subject: { userId: string | undefined; client: Client },
   now: number,
-): Promise<Response | undefined> {
+): Promise<void> {
   const { regulation, deps } = portal;
   const ip = subject.client.ip;
   const ban = await regulation.bannedFor({ userId: subject.userId, ip }, now);
-  if (ban !== undefined) return banned(portal, c, ceremony, ban);
+  if (ban !== undefined) throw new HTTPException(429, { res: banned(portal, c, ceremony, ban) });
   const limited = await regulation.countStart(ip, now);
-  if (limited === undefined) return undefined;
+  if (limited === undefined) return;
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "start_limited") });
   if (limited.first) {
     deps.logger.warn(
@@ -68,13 +70,14 @@ export async function admitStart(
       "too many passkey ceremony starts from one address",
     );
   }
-  return jsonError(
+  const res = jsonError(
     c,
     429,
     "too_many_requests",
     `Too many passkey requests from your address. Try again in ${limited.retryAfterSec} second(s).`,
     { "retry-after": String(limited.retryAfterSec) },
   );
+  throw new HTTPException(429, { res });
 }
 
 /** Counts and logs a failed ceremony; answers 400 (or 429 when this failure started a ban). */
