@@ -201,6 +201,11 @@ export const configSchema = z
           .regex(/^[^{}]*$/, "must not contain { or }")
           .default("vigil:"),
         command_timeout: duration("500ms"),
+        /**
+         * Decision calls leave in reply-clocked batches (one socket write per batch); false sends
+         * each as a plain EVALSHA on the auto-pipelined client (ioredis's public API only).
+         */
+        batching: z.boolean().default(true),
       })
       .prefault({}),
     admin: z
