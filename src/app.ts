@@ -7,16 +7,17 @@
  * ways to /auth call the one forwardAuth handler and fail closed the same way.
  */
 import { Hono } from "hono";
-import { registerAccountRoutes } from "./http/account/routes.ts";
-import { registerAdminRoutes } from "./http/admin/index.ts";
+import { HTTPException } from "hono/http-exception";
+import { accountRoutes } from "./http/account/routes.ts";
+import { adminRoutes } from "./http/admin/index.ts";
 import type { AppDeps, AppEnv } from "./http/app-env.ts";
-import { registerConsoleRoutes } from "./http/console/routes.ts";
-import { registerEventRoutes } from "./http/events/index.ts";
+import { consoleRoutes } from "./http/console/routes.ts";
+import { eventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { normaliseIp } from "./http/forward-auth/request.ts";
-import { registerHealthRoutes } from "./http/health.ts";
-import { registerOidcRoutes } from "./http/oidc/routes.ts";
-import { registerPortalRoutes } from "./http/portal/routes.ts";
+import { healthRoutes } from "./http/health.ts";
+import { oidcRoutes } from "./http/oidc/routes.ts";
+import { portalRoutes } from "./http/portal/routes.ts";
 import { currentBranding } from "./http/ui/branding.ts";
 import { renderErrorPage, wantsHtml } from "./http/ui/error-pages.tsx";
 import { registerUiRoutes } from "./http/ui/routes.ts";
@@ -41,14 +42,15 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
 
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
+  // The shared look: stylesheet, logo and the branding scope of every page (a root middleware).
   registerUiRoutes(app, deps);
-  registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
-  registerAdminRoutes(app, deps);
-  registerEventRoutes(app, deps);
-  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
-  registerPortalRoutes(app, deps);
-  registerAccountRoutes(app, deps);
-  registerConsoleRoutes(app, deps);
+  app.route("/", healthRoutes({ health: deps.stores.health, policy: deps.policy, metrics: deps.metrics }));
+  app.route("/", adminRoutes(deps));
+  app.route("/", eventRoutes(deps));
+  if (deps.oidc) app.route("/", oidcRoutes({ ...deps, oidc: deps.oidc }));
+  app.route("/", portalRoutes(deps));
+  app.route("/", accountRoutes(deps));
+  app.route("/", consoleRoutes(deps));
 
   app.notFound((c) => {
     if (wantsHtml(c.req.header("accept"))) {
@@ -62,6 +64,8 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
     return c.json({ error: "not_found" }, 404);
   });
   app.onError((error, c) => {
+    // A route's own refusal (bad body, wrong media type): its response as built.
+    if (error instanceof HTTPException) return error.getResponse();
     deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
     if (c.req.path !== FORWARD_AUTH_PATH && wantsHtml(c.req.header("accept"))) {
       const message = "Something failed on our side and nothing was changed. Try again in a moment.";

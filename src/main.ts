@@ -3,11 +3,19 @@
  * Signals: SIGHUP reloads the policy; SIGTERM/SIGINT drain and stop.
  */
 
+import { Cluster } from "ioredis";
 import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
 import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
-import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
+import {
+  clusterModeRefusal,
+  createRedisStores,
+  createStoreClient,
+  ensureTracingHasSubscribers,
+  waitForRedis,
+} from "./adapters/redis/index.ts";
+import { legacyKeysPresent } from "./adapters/redis/migrate-keys.ts";
 import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
@@ -27,16 +35,48 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
     logger.warn(
       "REDIS_URL is not set: using the in-memory store (single replica only, state is lost on restart)",
     );
-    return createMemoryStores({ auditMaxRecords: config.audit.max_records });
+    return createMemoryStores({
+      maxSessionsPerUser: config.session.max_per_user,
+      auditMaxRecords: config.audit.max_records,
+    });
   }
-  const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
+  const client = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
   // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
   // and /readyz reports it until the connection is up.
-  await waitForRedis(client, 5_000).catch(() =>
-    logger.error("redis is not reachable yet; answering 503 until it is"),
+  const ready = await waitForRedis(client, 5_000).then(
+    () => true,
+    () => {
+      logger.error("redis is not reachable yet; answering 503 until it is");
+      return false;
+    },
   );
-  return createRedisStores(client, config.redis.prefix, { auditMaxRecords: config.audit.max_records });
+  // A plain URL to a Cluster node would serve only that node's slots: refuse to start.
+  // (A server that hides INFO cannot be checked: it is taken as what the URL says.)
+  const refusal = ready ? await clusterModeRefusal(client).catch(() => undefined) : undefined;
+  if (refusal !== undefined) {
+    client.disconnect();
+    throw new ConfigError(refusal);
+  }
+  // The layout before hash tags only ever ran on one Redis, never on Cluster.
+  if (
+    !(client instanceof Cluster) &&
+    (await legacyKeysPresent(client, config.redis.prefix).catch(() => false))
+  ) {
+    logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
+  }
+  return createRedisStores(client, config.redis.prefix, {
+    maxSessionsPerUser: config.session.max_per_user,
+    auditMaxRecords: config.audit.max_records,
+    batching: {
+      enabled: config.redis.batching,
+      onUnavailable: (missing) =>
+        logger.warn(
+          { missing },
+          "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
+        ),
+    },
+  });
 }
 
 function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
@@ -57,6 +97,8 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
+  // Before any Redis client exists: without it ioredis traces every command under Bun.
+  ensureTracingHasSubscribers();
   const metrics = createMetrics();
   const stores = await createStores(config, logger);
   const policy = createPolicySource(config, logger, metrics);

@@ -42,8 +42,17 @@ export type NewSession = Omit<
   "id" | "createdAt" | "lastSeenAt" | "lastLat" | "lastLon" | "lastLocatedAt"
 >;
 
+/** What may change on a live session: anything but its user (a user's sessions live together). */
+export type SessionPatch = Partial<Omit<NewSession, "userId">>;
+
+/** Default of config session.max_per_user: live sessions per user before the oldest is revoked. */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 50;
+
 export interface SessionStore {
-  /** Creates a session and returns its secret cookie token (shown once) and the stored record. */
+  /**
+   * Creates a session and returns its secret cookie token (shown once) and the stored record.
+   * When the user already holds the maximum of live sessions, the oldest are revoked first.
+   */
   create(input: NewSession, now: number, absoluteTtlMs: number): Promise<{ token: string; session: Session }>;
   get(sessionId: string): Promise<Session | undefined>;
   /**
@@ -52,12 +61,12 @@ export interface SessionStore {
    */
   rotate(
     sessionId: string,
-    patch: Partial<NewSession>,
+    patch: SessionPatch,
     now: number,
     absoluteTtlMs: number,
   ): Promise<{ token: string; session: Session } | undefined>;
   /** Applies `patch` to a live session; false when it does not exist. */
-  update(sessionId: string, patch: Partial<NewSession>): Promise<boolean>;
+  update(sessionId: string, patch: SessionPatch): Promise<boolean>;
   delete(sessionId: string): Promise<boolean>;
   listByUser(userId: string): Promise<Session[]>;
   /** Deletes every session of the user; returns how many there were. */
@@ -105,7 +114,8 @@ export interface CredentialUse {
 export interface CredentialStore {
   listByUser(userId: string): Promise<StoredCredential[]>;
   get(credentialId: string): Promise<StoredCredential | undefined>;
-  add(credential: StoredCredential): Promise<void>;
+  /** Registers a passkey; false (nothing written) when its id is already registered to anyone. */
+  add(credential: StoredCredential): Promise<boolean>;
   /**
    * Stores what an assertion reported: the new signature counter, the use time and the backup
    * state (a passkey can become synced after enrollment). false when the credential is gone.

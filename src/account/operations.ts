@@ -8,7 +8,12 @@ import type { AuditTrail } from "../audit/trail.ts";
 import type { Session } from "../core/types.ts";
 import type { StoredCredential, Stores } from "../ports.ts";
 
-export type AccountErrorCode = "passkey_not_found" | "session_not_found" | "last_passkey" | "invalid_name";
+export type AccountErrorCode =
+  | "passkey_not_found"
+  | "session_not_found"
+  | "last_passkey"
+  | "invalid_name"
+  | "credential_exists";
 
 export class AccountError extends Error {
   override name = "AccountError";
@@ -76,7 +81,9 @@ export function createAccountOperations(deps: AccountDeps, userId: string) {
         "add_passkey",
         async () => {
           if (credential.userId !== userId) throw new Error("addPasskey: the credential is another user's");
-          await stores.credentials.add(credential);
+          if (!(await stores.credentials.add(credential))) {
+            throw new AccountError("credential_exists", "This passkey is already registered.");
+          }
         },
         () => `passkey ${credential.id.slice(0, 16)}`,
       );

@@ -6,7 +6,12 @@
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
 import { hostname, userInfo } from "node:os";
-import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
+import {
+  createRedisStores,
+  createStoreClient,
+  type RedisClient,
+  waitForRedis,
+} from "../adapters/redis/index.ts";
 import { type AdminOperations, createAdminOperations } from "../admin/operations.ts";
 import { type AuditActor, createAuditTrail } from "../audit/trail.ts";
 import { type Config, loadConfig } from "../config/load.ts";
@@ -34,6 +39,8 @@ export interface CliContext extends CliIo {
   config(): Config;
   /** The configured shared store; CliError(2) when no REDIS_URL/redis.url is set. */
   stores(): Promise<Stores>;
+  /** The Redis client behind stores() (for store maintenance such as migrate-keys). */
+  redis(): Promise<RedisClient>;
   /** The admin verbs (same code as the admin API) over the store. */
   ops(): Promise<AdminOperations>;
   clock(): number;
@@ -68,6 +75,7 @@ export function createCliContext(
 ): CliContext {
   let config: Config | undefined;
   let stores: Stores | undefined;
+  let redis: RedisClient | undefined;
   const getConfig = () => {
     config ??= loadConfig(env);
     return config;
@@ -84,7 +92,7 @@ export function createCliContext(
           "cannot reach; use the admin API (/admin/*) of that server instead.",
       );
     }
-    const client = createRedisClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
+    const client = createStoreClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
     client.on("error", () => {}); // reported below, once, instead of on every retry
     try {
       await waitForRedis(client, 3_000);
@@ -92,7 +100,11 @@ export function createCliContext(
       client.disconnect();
       throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
     }
-    stores = createRedisStores(client, cfg.redis.prefix, { auditMaxRecords: cfg.audit.max_records });
+    stores = createRedisStores(client, cfg.redis.prefix, {
+      maxSessionsPerUser: cfg.session.max_per_user,
+      auditMaxRecords: cfg.audit.max_records,
+    });
+    redis = client;
     return stores;
   };
   return {
@@ -100,6 +112,10 @@ export function createCliContext(
     env,
     config: getConfig,
     stores: getStores,
+    async redis() {
+      await getStores();
+      return redis!;
+    },
     async ops() {
       const cfg = getConfig();
       const store = await getStores();

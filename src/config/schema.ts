@@ -178,6 +178,8 @@ export const configSchema = z
         absolute_timeout: duration("12h"),
         /** acr of a session created by a passkey sign-in (a step-up raises it to stepup.acr). */
         signin_acr: z.string().min(1).default("passkey"),
+        /** Live sessions per user; a new sign-in beyond it revokes the user's oldest session. */
+        max_per_user: z.number().int().min(1).max(1000).default(50),
       })
       .prefault({}),
     stepup: z
@@ -193,8 +195,17 @@ export const configSchema = z
     redis: z
       .object({
         url: z.string().optional(),
-        prefix: z.string().default("vigil:"),
+        /** Braces would become part of the Redis Cluster hash tag of every key. */
+        prefix: z
+          .string()
+          .regex(/^[^{}]*$/, "must not contain { or }")
+          .default("vigil:"),
         command_timeout: duration("500ms"),
+        /**
+         * Decision calls leave in reply-clocked batches (one socket write per batch); false sends
+         * each as a plain EVALSHA on the auto-pipelined client (ioredis's public API only).
+         */
+        batching: z.boolean().default(true),
       })
       .prefault({}),
     admin: z

@@ -13,6 +13,11 @@ import {
 } from "../../src/ports.ts";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 
+/** Store options the contract varies. */
+export interface ContractStoreOptions {
+  maxSessionsPerUser?: number;
+}
+
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
@@ -52,7 +57,10 @@ const credential = (id: string, userId: string, createdAt = 1_000): StoredCreden
 
 const sleep = (ms: number) => Bun.sleep(ms);
 
-export function runStoreContract(name: string, makeStores: () => Promise<Stores> | Stores): void {
+export function runStoreContract(
+  name: string,
+  makeStores: (options?: ContractStoreOptions) => Promise<Stores> | Stores,
+): void {
   describe(`${name} store contract`, () => {
     let stores: Stores;
     beforeEach(async () => {
@@ -72,15 +80,29 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
     });
 
     describe("sessions", () => {
-      test("create returns a secret token whose SHA-256 is the stored id", async () => {
+      test("create returns a secret token <user tag>.<secret> whose SHA-256 is in the stored id", async () => {
         const { token, session } = await stores.sessions.create(newSessionInput(), now, 12 * HOUR);
-        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const tag = Buffer.from("alice").toString("base64url");
+        expect(token).toMatch(new RegExp(`^${tag}\\.[A-Za-z0-9_-]{43}$`));
+        expect(session.id).toBe(`${tag}.${new Bun.CryptoHasher("sha256").update(token).digest("hex")}`);
         expect(session.id).toBe(sessionIdFromToken(token));
         expect(session.createdAt).toBe(now);
         expect(session.lastSeenAt).toBe(now);
         expect(Number.isNaN(session.lastLat)).toBe(true);
         expect(session.lastLocatedAt).toBe(0); // never located
         expect(await stores.sessions.get(session.id)).toEqual(session);
+      });
+
+      test("a token whose user tag was edited names no session", async () => {
+        await stores.users.put(user("bob"));
+        const { token } = await stores.sessions.create(newSessionInput(), now, HOUR);
+        const secret = token.slice(token.indexOf(".") + 1);
+        const forged = `${Buffer.from("bob").toString("base64url")}.${secret}`;
+        expect(await stores.sessions.get(sessionIdFromToken(forged))).toBeUndefined();
+        expect(await stores.sessions.get(sessionIdFromToken(secret))).toBeUndefined();
+        const state = await stores.decisions.read(query({ sessionId: sessionIdFromToken(forged) }));
+        expect(state.session).toBeUndefined();
+        expect(state.user).toBeUndefined();
       });
 
       test("tokens and ids are unique per session", async () => {
@@ -199,6 +221,79 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         expect(await stores.sessions.get(session.id)).toBeUndefined();
         expect((await stores.sessions.listByUser("alice")).map((s) => s.id)).toEqual([keeper.session.id]);
         expect(await stores.sessions.update(session.id, { stepUpAt: 1 })).toBe(false);
+      });
+    });
+
+    describe("per-user session cap and races", () => {
+      test("a sign-in beyond the cap revokes the oldest sessions first", async () => {
+        const capped = await makeStores({ maxSessionsPerUser: 3 });
+        const created = [];
+        for (let i = 0; i < 5; i++) {
+          created.push((await capped.sessions.create(newSessionInput(), now + i * 1_000, HOUR)).session);
+        }
+        const other = await capped.sessions.create(newSessionInput({ userId: "bob" }), now, HOUR);
+        const live = (await capped.sessions.listByUser("alice")).map((s) => s.id).sort();
+        expect(live).toEqual(
+          created
+            .slice(2)
+            .map((s) => s.id)
+            .sort(),
+        );
+        expect(await capped.sessions.get(created[0]!.id)).toBeUndefined();
+        expect(await capped.sessions.get(created[1]!.id)).toBeUndefined();
+        expect(await capped.sessions.get(other.session.id)).toEqual(other.session);
+      });
+
+      test("ended sessions leave the index on the next sign-in and do not count against the cap", async () => {
+        const capped = await makeStores({ maxSessionsPerUser: 2 });
+        const keeper = await capped.sessions.create(newSessionInput(), Date.now(), HOUR);
+        for (let i = 0; i < 3; i++) await capped.sessions.create(newSessionInput(), Date.now(), 40);
+        await sleep(80);
+        const fresh = await capped.sessions.create(newSessionInput(), Date.now(), HOUR);
+        const ids = (await capped.sessions.listByUser("alice")).map((s) => s.id).sort();
+        expect(ids).toEqual([keeper.session.id, fresh.session.id].sort());
+      });
+
+      test("a step-up racing with revoke-all never leaves the new session alive", async () => {
+        for (let round = 0; round < 30; round++) {
+          const { session } = await stores.sessions.create(newSessionInput(), now, HOUR);
+          const race =
+            round % 2 === 0
+              ? Promise.all([
+                  stores.sessions.rotate(session.id, { stepUpAt: now }, now, HOUR),
+                  stores.sessions.deleteByUser("alice"),
+                ])
+              : Promise.all([
+                  stores.sessions.deleteByUser("alice"),
+                  stores.sessions.rotate(session.id, { stepUpAt: now }, now, HOUR),
+                ]).then(([deleted, rotated]) => [rotated, deleted] as const);
+          const [rotated] = await race;
+          if (rotated !== undefined) expect(await stores.sessions.get(rotated.session.id)).toBeUndefined();
+          expect(await stores.sessions.listByUser("alice")).toEqual([]);
+          expect(
+            (await stores.decisions.read(query({ sessionId: rotated?.session.id ?? session.id }))).session,
+          ).toBeUndefined();
+        }
+      });
+
+      test("two enrollments racing with one credential id: one wins, the other never overwrites it", async () => {
+        for (let round = 0; round < 20; round++) {
+          const id = `raced-${round}`;
+          const mine = credential(id, "alice");
+          const theirs = { ...credential(id, "mallory"), publicKey: "pk-of-the-attacker" };
+          const [first, second] = await Promise.all([
+            stores.credentials.add(mine),
+            stores.credentials.add(theirs),
+          ]);
+          expect([first, second].filter((added) => added === true)).toHaveLength(1);
+          const winner = first ? mine : theirs;
+          const loser = first ? theirs : mine;
+          expect(await stores.credentials.get(id)).toEqual(winner);
+          expect((await stores.credentials.listByUser(loser.userId)).map((c) => c.id)).not.toContain(id);
+          // Later adds of a registered id are refused too.
+          expect(await stores.credentials.add(loser)).toBe(false);
+          expect(await stores.credentials.get(id)).toEqual(winner);
+        }
       });
     });
 

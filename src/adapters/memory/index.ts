@@ -4,7 +4,7 @@
  * shared contract suite (test/adapters/store-contract.ts).
  */
 import { DEFAULT_AUDIT_MAX_RECORDS } from "../../audit/record.ts";
-import type { Stores } from "../../ports.ts";
+import { DEFAULT_MAX_SESSIONS_PER_USER, type Stores } from "../../ports.ts";
 import { createMemoryAuditLog } from "./audit-log.ts";
 import { createMemoryCredentialStore } from "./credential-store.ts";
 import { createMemoryDecisionStateReader } from "./decision-state-reader.ts";
@@ -18,11 +18,18 @@ import {
 } from "./small-stores.ts";
 import { createMemoryUserStore } from "./user-store.ts";
 
-export function createMemoryStores(options: { auditMaxRecords?: number } = {}): Stores {
+export interface MemoryStoreOptions {
+  /** Most live sessions per user (config session.max_per_user); a new one revokes the oldest. */
+  maxSessionsPerUser?: number;
+  /** Records kept in the audit trail (config audit.max_records). */
+  auditMaxRecords?: number;
+}
+
+export function createMemoryStores(options: MemoryStoreOptions = {}): Stores {
   const state = createMemoryState();
   return {
     decisions: createMemoryDecisionStateReader(state),
-    sessions: createMemorySessionStore(state),
+    sessions: createMemorySessionStore(state, options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER),
     users: createMemoryUserStore(state),
     credentials: createMemoryCredentialStore(state),
     oneTime: createMemoryOneTimeStore(state),

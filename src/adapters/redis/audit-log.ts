@@ -3,11 +3,11 @@
  * stream holds at least N records and a little more), read newest first with XREVRANGE. The key
  * carries its own hash tag so it lives on one Cluster slot.
  */
-import type Redis from "ioredis";
+import type { Cluster, default as Redis } from "ioredis";
 import { decodeAuditRecord, encodeAuditRecord } from "../../audit/record.ts";
 import type { AuditLog, AuditRecord } from "../../ports.ts";
 
-export function createRedisAuditLog(client: Redis, key: string, maxRecords: number): AuditLog {
+export function createRedisAuditLog(client: Redis | Cluster, key: string, maxRecords: number): AuditLog {
   return {
     async append(record) {
       const fields = Object.entries(encodeAuditRecord(record)).flat();

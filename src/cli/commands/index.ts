@@ -9,6 +9,7 @@ import { deleteUser } from "./delete-user.ts";
 import { enroll } from "./enroll.ts";
 import { explain } from "./explain.ts";
 import { groups } from "./groups.ts";
+import { migrateKeys } from "./migrate-keys.ts";
 import { passkeys } from "./passkeys.ts";
 import { recover } from "./recover.ts";
 import { resume } from "./resume.ts";
@@ -31,4 +32,5 @@ export const COMMANDS: readonly Command[] = [
   recover,
   check,
   explain,
+  migrateKeys,
 ];

@@ -3,7 +3,7 @@
  * (the challenge is stored under the session's handle, single use), with the same start limits,
  * bans and verification as enrollment. The route checks the session is fresh enough first.
  */
-import type { AccountOperations } from "../../account/operations.ts";
+import { AccountError, type AccountOperations } from "../../account/operations.ts";
 import type { Session } from "../../core/types.ts";
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import { registrationOptions, verifyRegistration } from "../../webauthn/registration.ts";
@@ -88,7 +88,15 @@ export async function addPasskeyVerify(
   if ((await deps.stores.credentials.get(verified.credential.id)) !== undefined) {
     return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
   }
-  await ops.addPasskey(verified.credential);
+  try {
+    await ops.addPasskey(verified.credential);
+  } catch (error) {
+    // Registered by someone else between the check above and now.
+    if (error instanceof AccountError && error.code === "credential_exists") {
+      return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
+    }
+    throw error;
+  }
   deps.metrics.enrollments.inc();
   c.header("cache-control", "no-store");
   return c.json({ ok: true, redirect: "/account?m=added#passkeys" });

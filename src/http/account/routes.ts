@@ -8,7 +8,7 @@
  * Passkey changes need a passkey check no older than account.reauth_max_age (the step-up page);
  * ending sessions does not (it only ever reduces access).
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { AccountError, createAccountOperations } from "../../account/operations.ts";
 import { createAuditTrail } from "../../audit/trail.ts";
 import type { Session } from "../../core/types.ts";
@@ -32,7 +32,9 @@ import { readForm } from "../ui/form.ts";
 import { addPasskeyOptions, addPasskeyVerify } from "./add-passkey.ts";
 import { AccountPage } from "./pages.tsx";
 
-export function registerAccountRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
+/** The account page as a sub-app, mounted at the root. */
+export function accountRoutes(deps: PortalDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const asset = portalAsset();
   const portal = createPortal(deps, asset);
   const origins = expectedOrigins(deps.config);
@@ -184,4 +186,5 @@ export function registerAccountRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
     };
   app.post("/account/passkeys/options", ceremony(addPasskeyOptions));
   app.post("/account/passkeys/verify", ceremony(addPasskeyVerify));
+  return app;
 }

@@ -5,7 +5,7 @@
  * Forms post same-origin only (the portal's CSRF check) and call the admin operations shared with
  * the API and the CLI, audited as the signed-in admin ("console", their address).
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { AdminError, createAdminOperations, type UserView } from "../../admin/operations.ts";
 import { createAuditTrail } from "../../audit/trail.ts";
 import type { Session } from "../../core/types.ts";
@@ -36,7 +36,9 @@ interface Admin {
   adminId: string;
 }
 
-export function registerConsoleRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
+/** The admin console as a sub-app, mounted at the root. */
+export function consoleRoutes(deps: PortalDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const { config } = deps;
   const origins = expectedOrigins(config);
   const history = new MetricsHistory(deps.metrics);
@@ -234,4 +236,5 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, deps: PortalDeps): void
       );
     });
   }
+  return app;
 }

@@ -8,6 +8,7 @@ import { memoize } from "../../lib/memoize.ts";
 import { clientKey, DEFAULT_CLIENT_PREFIXES } from "../../net/client-prefix.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
 import { SESSION_COOKIE } from "../../session/cookie.ts";
+import { TOKEN_PATTERN } from "../../session/token.ts";
 
 export type ParseResult<T> =
   | { ok: true; value: T }
@@ -99,7 +100,7 @@ function parseHost(raw: string): ParseResult<{ host: string; port: string | unde
   return { ok: true, value: { host, port } };
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+const TOKEN = TOKEN_PATTERN;
 
 /** The first cookie called `name`, walked in place (no array of parts). */
 function cookieValue(header: string | undefined, name: string): string | undefined {

@@ -63,8 +63,7 @@ export async function registerOptions(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const refused = await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
   const found = await enrollmentUser(portal, token, now);
   if (found === undefined) return linkInvalid(c);
   const existing = await deps.stores.credentials.listByUser(found.user.id);
@@ -118,7 +117,10 @@ export async function registerVerify(
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
   }
-  await stores.credentials.add(verified.credential);
+  // Refused, not overwritten, when another enrollment registered the same id in the meantime.
+  if (!(await stores.credentials.add(verified.credential))) {
+    return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
+  }
   deps.metrics.enrollments.inc();
   const amr = [verified.credential.deviceType === "multiDevice" ? "swk" : "hwk", "user", "mfa"];
   const cookie = await startSession(portal, c, { userId: user.id, amr }, client, now);
