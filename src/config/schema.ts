@@ -6,6 +6,7 @@ import { z } from "zod";
 import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
 import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
+import { redisUrlProblem } from "./redis-url.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
 const duration = (fallback: string) =>
@@ -128,7 +129,14 @@ export const configSchema = z
       .prefault({}),
     redis: z
       .object({
-        url: z.string().optional(),
+        /** REDIS_URL; checked here so a URL the client cannot use stops `vigil check` too. */
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = redisUrlProblem(url);
+            if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional(),
         prefix: z.string().default("vigil:"),
         command_timeout: duration("500ms"),
       })

@@ -78,6 +78,21 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     () => ({ VIGIL_POLICY: file("blank-policy.yaml", "\n  \n# rules to come\n") }),
     /policy file is empty/,
   ],
+  [
+    "a REDIS_URL without a scheme",
+    () => ({ REDIS_URL: "localhost:6379" }),
+    /redis\.url: .*redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\//,
+  ],
+  [
+    "a REDIS_URL with a password but no scheme: refused without echoing the password",
+    () => ({ REDIS_URL: "default:hunter2-secret@localhost:6379" }),
+    /redis\.url: (?!.*hunter2)/,
+  ],
+  [
+    "a Sentinel REDIS_URL without a master name",
+    () => ({ REDIS_URL: "redis+sentinel://127.0.0.1:26379" }),
+    /redis\.url: .*master/,
+  ],
 ];
 
 describe("the start and `vigil check` refuse the same inputs, naming them, without a stack trace", () => {
@@ -99,6 +114,12 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     },
     30_000,
   );
+
+  test("a redis:// URL passes `vigil check`", async () => {
+    const check = await run(["src/cli.ts", "check"], { REDIS_URL: "redis://127.0.0.1:1/0" });
+    expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
+    expect(check.code).toBe(0);
+  }, 30_000);
 
   test("an intentionally empty policy (`rules: []`) passes both: the start listens", async () => {
     const env = { VIGIL_POLICY: file("no-rules.yaml", "rules: []\n"), VIGIL_LOG_LEVEL: "info" };
