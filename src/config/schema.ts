@@ -7,6 +7,7 @@ import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
 import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
 import { redisUrlProblem } from "./redis-url.ts";
+import { staticKeyProblem } from "./static-key.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
 const duration = (fallback: string) =>
@@ -50,11 +51,17 @@ const rateLimits = (session: number, user: number, ip: number) =>
     })
     .prefault({});
 
+/** A JWK or SPKI PEM, checked with the conversion the verifier uses: a bad key stops the start. */
+const staticKey = z.union([z.record(z.string(), z.unknown()), z.string()]).superRefine((key, ctx) => {
+  const problem = staticKeyProblem(key);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const keySourceSchema = z
   .object({
     jwks_url: z.url().optional(),
     /** Static public keys: JWKs (objects) or PEM strings (SPKI). */
-    keys: z.array(z.union([z.record(z.string(), z.unknown()), z.string()])).optional(),
+    keys: z.array(staticKey).optional(),
   })
   .refine((v) => v.jwks_url !== undefined || (v.keys !== undefined && v.keys.length > 0), {
     message: "needs jwks_url or keys",

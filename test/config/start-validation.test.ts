@@ -4,6 +4,7 @@
  * (`bun src/main.ts`, `bun src/cli.ts check`), no Redis needed: every case stops before it.
  */
 import { describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,17 @@ async function run(args: string[], env: Record<string, string>) {
 }
 
 const STACK_FRAME = /^\s+at\s/m;
+
+/** A config whose one bearer issuer has these static keys. */
+const issuerWithKeys = (keys: unknown[]) =>
+  file(
+    "issuer.yaml",
+    `jwt:\n  issuers:\n    - { id: corp, issuer: "https://idp.example", audience: vigil, keys: { keys: ${JSON.stringify(keys)} } }\n`,
+  );
+
+const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const publicJwk = signingKey.publicKey.export({ format: "jwk" });
+const privateJwk = signingKey.privateKey.export({ format: "jwk" });
 
 const cases: Array<[string, () => Record<string, string>, RegExp]> = [
   [
@@ -93,6 +105,38 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     () => ({ REDIS_URL: "redis+sentinel://127.0.0.1:26379" }),
     /redis\.url: .*master/,
   ],
+  [
+    "a static issuer JWK that is not a key (truncated RSA modulus)",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([{ kty: "RSA", n: "abc", e: "AQAB" }]) }),
+    /jwt\.issuers\.0\.keys\.keys\.0: .*RSA/,
+  ],
+  [
+    "a static issuer PEM that does not decode",
+    () => ({
+      VIGIL_CONFIG: issuerWithKeys(["-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"]),
+    }),
+    /jwt\.issuers\.0\.keys\.keys\.0: not a public key/,
+  ],
+  [
+    "a static issuer JWK of a symmetric kind",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([{ kty: "oct", k: "c2VjcmV0" }]) }),
+    /jwt\.issuers\.0\.keys\.keys\.0: holds a symmetric key/,
+  ],
+  [
+    "a static issuer JWK holding the private key (a secret in the config), after a good one",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([publicJwk, privateJwk]) }),
+    /jwt\.issuers\.0\.keys\.keys\.1: .*private/,
+  ],
+  [
+    "a Shared Signals transmitter key that is not a key",
+    () => ({
+      VIGIL_CONFIG: file(
+        "transmitter.yaml",
+        'events:\n  transmitters:\n    - { issuer: "https://tx.example", audience: vigil, keys: { keys: [{ kty: EC, crv: P-256, x: a, y: b }] } }\n',
+      ),
+    }),
+    /events\.transmitters\.0\.keys\.keys\.0: .*EC/,
+  ],
 ];
 
 describe("the start and `vigil check` refuse the same inputs, naming them, without a stack trace", () => {
@@ -115,8 +159,12 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     30_000,
   );
 
-  test("a redis:// URL passes `vigil check`", async () => {
-    const check = await run(["src/cli.ts", "check"], { REDIS_URL: "redis://127.0.0.1:1/0" });
+  test("a valid static public key (JWK, and the same key as PEM) and a redis:// URL pass `vigil check`", async () => {
+    const pem = signingKey.publicKey.export({ format: "pem", type: "spki" }).toString();
+    const check = await run(["src/cli.ts", "check"], {
+      VIGIL_CONFIG: issuerWithKeys([publicJwk, pem]),
+      REDIS_URL: "redis://127.0.0.1:1",
+    });
     expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
     expect(check.code).toBe(0);
   }, 30_000);
