@@ -53,6 +53,7 @@ test("admin audit lines and decision lines write the client as 127.0.0.1, not ::
   expect(refused.status).toBe(401);
   const decision = await fetch(`${vigil.url}/auth`, {
     headers: {
+      "X-Forwarded-Method": "GET",
       "X-Forwarded-Host": "app.localhost",
       "X-Forwarded-Uri": "/reports",
       Accept: "application/json",
