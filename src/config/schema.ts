@@ -3,7 +3,7 @@
  * secure default, so an empty file (or none) is a valid single-replica setup on localhost.
  */
 import { z } from "zod";
-import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
+import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId, LOCAL_USER_ID_RULE } from "../core/names.ts";
 import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
 import { redisUrlProblem } from "./redis-url.ts";
@@ -167,10 +167,7 @@ export const configSchema = z
     bootstrap: z
       .object({
         /** With an empty user store, `bun start` prints a one-time enrollment link for this user. */
-        admin_user: z
-          .string()
-          .default("admin")
-          .refine(isLocalUserId, "must be 1-256 characters without ':' or control characters"),
+        admin_user: z.string().default("admin").refine(isLocalUserId, `must be ${LOCAL_USER_ID_RULE}`),
         admin_groups: z.array(z.string()).default(["admins"]),
       })
       .prefault({}),
