@@ -14,7 +14,7 @@ import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
-import { createEventApplier, eventLabel, validateEvent } from "./caep.ts";
+import { createEventApplier, eventLabel, subjectNamespaces, validateEvent } from "./caep.ts";
 import { createSetVerifier, MAX_SET_BYTES } from "./verify-set.ts";
 
 export interface EventRouteDeps {
@@ -31,7 +31,7 @@ const HEADERS = { "cache-control": "no-store" };
 export function registerEventRoutes(app: Hono<any>, deps: EventRouteDeps): void {
   const { config, stores, logger, metrics } = deps;
   const verifySet = createSetVerifier(config);
-  const applyEvent = createEventApplier(stores);
+  const applyEvent = createEventApplier(stores, subjectNamespaces(config.jwt.issuers));
 
   app.post("/events", async (c) => {
     const declared = Number(c.req.header("content-length") ?? "0");
