@@ -28,7 +28,9 @@
  *   assurance-level-change → unless change_direction is "increase", every session of the subject
  *                            gets acr = current_level and stepUpAt = 0: the next request on a stepup
  *                            rule asks for a fresh passkey. An increase is ignored: Vigil's own
- *                            passkey check is what raises a session's acr.
+ *                            passkey check is what raises a session's acr, so a current_level equal
+ *                            to stepup.acr is written as session.signin_acr (backends read
+ *                            X-Auth-Acr: a SET must not make it claim a step-up).
  *   anything else          → ignored (202).
  */
 import { namespacedUserId } from "../../core/names.ts";
@@ -169,9 +171,17 @@ export function validateEvent(
 
 const FIDO_TYPES = /^(fido|passkey|webauthn)/i;
 
+export interface EventApplierOptions {
+  namespaceOf?: SubjectNamespaceOf;
+  /** acr only a passkey step-up grants (stepup.acr); never written by an event. */
+  stepUpAcr?: string;
+  /** acr written instead of stepUpAcr: what a signed-in session holds (session.signin_acr). */
+  signInAcr?: string;
+}
+
 export function createEventApplier(
   stores: Pick<Stores, "users" | "sessions" | "credentials">,
-  namespaceOf: SubjectNamespaceOf = noNamespaces,
+  { namespaceOf = noNamespaces, stepUpAcr = "phr", signInAcr = "passkey" }: EventApplierOptions = {},
 ) {
   async function resolve(subject: unknown): Promise<Subject> {
     const { ids, sessionId } = subjectCandidates(subject, namespaceOf);
@@ -239,7 +249,8 @@ export function createEventApplier(
 
     // assurance-level-change
     if (str(event.change_direction) === "increase") return outcome("ignored", userId, "assurance increased");
-    const level = str(event.current_level) ?? "";
+    const stated = str(event.current_level) ?? "";
+    const level = stated === stepUpAcr ? signInAcr : stated;
     const sessions = await stores.sessions.listByUser(userId);
     let lowered = 0;
     for (const session of sessions) {

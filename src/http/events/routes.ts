@@ -31,7 +31,11 @@ const HEADERS = { "cache-control": "no-store" };
 export function registerEventRoutes(app: Hono<any>, deps: EventRouteDeps): void {
   const { config, stores, logger, metrics } = deps;
   const verifySet = createSetVerifier(config);
-  const applyEvent = createEventApplier(stores, subjectNamespaces(config.jwt.issuers));
+  const applyEvent = createEventApplier(stores, {
+    namespaceOf: subjectNamespaces(config.jwt.issuers),
+    stepUpAcr: config.stepup.acr,
+    signInAcr: config.session.signin_acr,
+  });
 
   app.post("/events", async (c) => {
     const declared = Number(c.req.header("content-length") ?? "0");
