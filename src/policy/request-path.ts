@@ -17,6 +17,17 @@ const AMBIGUOUS_SLASH = /%2f|%5c|%00|\\/i;
 // one that decodes first: no single reading is safe, so it is refused whatever the setting.
 const ENCODED_SEMICOLON = /%3b/i;
 
+// A "." or ".." segment, raw or percent-encoded. Browsers resolve them before sending and
+// Traefik's sanitizePath removes them; behind other proxies backends disagree (Express routes
+// /admin/../x under /admin; Go collapses "//" before resolving, WHATWG URL does not), so no
+// reading is safe and a request that carries one is refused.
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+const DOT_SEGMENT_REFUSED: PathResult = {
+  ok: false,
+  error: "path holds a dot segment ('.' or '..'), which backends resolve differently",
+};
+
 export function requestPath(rawPath: string, settings: PathSettings): PathResult {
   if (settings.encodedSlashes === "reject" && AMBIGUOUS_SLASH.test(rawPath)) {
     return {
@@ -31,7 +42,8 @@ export function requestPath(rawPath: string, settings: PathSettings): PathResult
     if (settings.pathParameters === "reject") {
       return { ok: false, error: "path holds a ';' path parameter (policy path_parameters: reject)" };
     }
-    return { ok: true, path: normalisePath(stripPathParameters(rawPath)) };
+    const stripped = stripPathParameters(rawPath);
+    return DOT_SEGMENT.test(stripped) ? DOT_SEGMENT_REFUSED : { ok: true, path: normalisePath(stripped) };
   }
-  return { ok: true, path: normalisePath(rawPath) };
+  return DOT_SEGMENT.test(rawPath) ? DOT_SEGMENT_REFUSED : { ok: true, path: normalisePath(rawPath) };
 }
