@@ -10,7 +10,11 @@ export interface PathSettings {
   pathParameters: "reject" | "strip";
 }
 
-export type PathResult = { ok: true; path: string } | { ok: false; error: string };
+/**
+ * path: normalised, what rules match. asWritten: the path before normalisation, as a backend that
+ * does not normalise reads it (in strip mode, the normalised path: those backends normalise).
+ */
+export type PathResult = { ok: true; path: string; asWritten: string } | { ok: false; error: string };
 
 const AMBIGUOUS_SLASH = /%2f|%5c|%00|\\/i;
 // An encoded ";" is data to a backend that splits parameters first (Tomcat) and a parameter to
@@ -38,12 +42,17 @@ export function requestPath(rawPath: string, settings: PathSettings): PathResult
   if (ENCODED_SEMICOLON.test(rawPath)) {
     return { ok: false, error: "path holds an encoded semicolon (%3B), which backends read differently" };
   }
-  if (rawPath.includes(";")) {
-    if (settings.pathParameters === "reject") {
-      return { ok: false, error: "path holds a ';' path parameter (policy path_parameters: reject)" };
-    }
+  if (settings.pathParameters === "strip") {
+    // For backends that read paths as Tomcat does (parameters cut, then decoded and normalised):
+    // the normalised path is their reading too, so there is no as-written reading to weigh.
     const stripped = stripPathParameters(rawPath);
-    return DOT_SEGMENT.test(stripped) ? DOT_SEGMENT_REFUSED : { ok: true, path: normalisePath(stripped) };
+    if (DOT_SEGMENT.test(stripped)) return DOT_SEGMENT_REFUSED;
+    const path = normalisePath(stripped);
+    return { ok: true, path, asWritten: path };
   }
-  return DOT_SEGMENT.test(rawPath) ? DOT_SEGMENT_REFUSED : { ok: true, path: normalisePath(rawPath) };
+  if (rawPath.includes(";")) {
+    return { ok: false, error: "path holds a ';' path parameter (policy path_parameters: reject)" };
+  }
+  if (DOT_SEGMENT.test(rawPath)) return DOT_SEGMENT_REFUSED;
+  return { ok: true, path: normalisePath(rawPath), asWritten: rawPath };
 }

@@ -33,7 +33,7 @@ describe("requestPath: ';' path parameters", () => {
     ["/admin;", "/admin"],
     ["/plain/path", "/plain/path"],
   ])("strip: %s → %s (parameters removed from every segment)", (raw, expected) => {
-    expect(requestPath(raw, STRIP)).toEqual({ ok: true, path: expected });
+    expect(requestPath(raw, STRIP)).toMatchObject({ ok: true, path: expected });
   });
 
   test.each(["/public/..;/admin/x", "/public/..;x=1/..;/admin", "/public/%2e%2e;/admin", "/a/.;/b"])(
@@ -54,8 +54,8 @@ describe("requestPath: ';' path parameters", () => {
   );
 
   test("paths without parameters are normalised as before", () => {
-    expect(requestPath("//admin", REJECT)).toEqual({ ok: true, path: "/admin" });
-    expect(requestPath("/%61dmin", STRIP)).toEqual({ ok: true, path: "/admin" });
+    expect(requestPath("//admin", REJECT)).toMatchObject({ ok: true, path: "/admin" });
+    expect(requestPath("/%61dmin", STRIP)).toMatchObject({ ok: true, path: "/admin" });
     expect(requestPath("/admin%2Fx", STRIP).ok).toBe(false);
   });
 });
