@@ -67,6 +67,17 @@ const keySourceSchema = z
     message: "needs jwks_url or keys",
   });
 
+/**
+ * A JWS algorithm for a party's tokens: public-key ones only. Their keys come from a JWKS anyone
+ * can read or from static public keys, so a symmetric one (HS*) would verify with a published
+ * secret, and "none" verifies nothing.
+ */
+const signingAlgorithm = z.string().refine((alg) => !/^(none|HS\d+)$/i.test(alg), {
+  error: (issue) =>
+    `${JSON.stringify(issue.input)} is not a public-key algorithm (e.g. RS256, PS256, ES256, EdDSA)`,
+});
+const algorithms = z.array(signingAlgorithm).min(1).default(["RS256", "ES256", "EdDSA"]);
+
 /** A group, acr or amr value an issuer is trusted to assert; it must survive a comma-joined header. */
 const headerListItem = z
   .string()
@@ -82,7 +93,7 @@ const jwtIssuerSchema = z
     issuer: z.string().min(1),
     audience: z.union([z.string(), z.array(z.string())]),
     keys: keySourceSchema,
-    algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+    algorithms,
     groups_claim: z.string().default("groups"),
     /** "local": `sub` names a local user, whose live status and groups apply. */
     subjects: z.enum(["namespaced", "local"]).default("namespaced"),
@@ -247,7 +258,7 @@ export const configSchema = z
               issuer: z.string().min(1),
               audience: z.union([z.string(), z.array(z.string())]),
               keys: keySourceSchema,
-              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+              algorithms,
             }),
           )
           .default([]),

@@ -128,6 +128,26 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     /jwt\.issuers\.0\.keys\.keys\.1: .*private/,
   ],
   [
+    "a symmetric algorithm for an issuer (its key would be a secret anyone can read in a JWKS)",
+    () => ({
+      VIGIL_CONFIG: file(
+        "hs256.yaml",
+        'jwt:\n  issuers:\n    - { id: corp, issuer: "https://idp.example", audience: vigil, algorithms: [RS256, HS256], keys: { jwks_url: "https://idp.example/jwks" } }\n',
+      ),
+    }),
+    /jwt\.issuers\.0\.algorithms\.1: .*HS256/,
+  ],
+  [
+    "an unsigned-token algorithm for a transmitter",
+    () => ({
+      VIGIL_CONFIG: file(
+        "none.yaml",
+        'events:\n  transmitters:\n    - { issuer: "https://tx.example", audience: vigil, algorithms: [none], keys: { jwks_url: "https://tx.example/jwks" } }\n',
+      ),
+    }),
+    /events\.transmitters\.0\.algorithms\.0: .*none/,
+  ],
+  [
     "a Shared Signals transmitter key that is not a key",
     () => ({
       VIGIL_CONFIG: file(
