@@ -47,7 +47,8 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   app.onError((error, c) => {
     // A route's own refusal (bad body, wrong media type): its response as built.
     if (error instanceof HTTPException) return error.getResponse();
-    deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    // The route, not the path: a path can hold a secret (/enroll/<token>).
+    deps.logger.error({ err: error.message, route: c.req.routePath }, "unhandled error");
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
     return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {
       "cache-control": "no-store",
