@@ -27,6 +27,7 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { aliasedIdentityHeader } from "./aliased-headers.ts";
 import { memoize } from "./memo.ts";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
@@ -300,6 +301,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
     if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
     if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
+    const alias = aliasedIdentityHeader(request.headers);
+    if (alias !== undefined) {
+      return refuse(
+        `header ${alias} spells an identity header another way; backends may read it as that header`,
+        { peer, header: alias },
+        "aliased identity header refused",
+      );
+    }
     const facts = parsed.value;
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
