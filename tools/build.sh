@@ -44,6 +44,8 @@ build_oauth2_proxy() {
   echo "$dir/oauth2-proxy"
 }
 
+# The official Go tarball installs to /usr/local/go without touching the PATH of non-login shells.
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "build: go is not on the PATH (Go >= 1.26 is needed)" >&2; exit 1; }
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(traefik oauth2-proxy)

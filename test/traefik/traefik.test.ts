@@ -157,6 +157,15 @@ describe("the forwardAuth contract through Traefik", () => {
     }
   }, 30_000);
 
+  test("on an allow the app's own Set-Cookie reaches the client, and no session cookie is added", async () => {
+    const answer = await toApp("/cookies", [withSession(), ["Accept", "text/html"]]);
+    expect(answer.status).toBe(200);
+    const cookies = answer.all("set-cookie");
+    expect(cookies.some((cookie) => cookie.startsWith("app_pref=1"))).toBe(true);
+    // Vigil sets no cookie on an allow; addAuthCookiesToResponse must not invent or drop one.
+    expect(cookies.filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))).toEqual([]);
+  });
+
   test("Vigil's Location reaches the browser exactly as Vigil sent it", async () => {
     const path = "/reports/q3?tab=summary&x=%2F";
     const viaTraefik = await toApp(path, [["Accept", "text/html"]]);
