@@ -12,7 +12,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../src/http/forward-auth/headers.ts";
+import { AUTH_RESPONSE_HEADERS } from "../src/http/forward-auth/headers.ts";
+import { SESSION_COOKIE } from "../src/session/cookie.ts";
 import { launchChromium } from "../test/helpers/browser.ts";
 import { startTraefik, toolsCacheDir, traefikBinary } from "../test/helpers/traefik.ts";
 import {

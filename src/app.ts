@@ -8,19 +8,15 @@
  */
 import { Hono } from "hono";
 import { registerAdminRoutes } from "./http/admin/index.ts";
+import type { AppDeps, AppEnv } from "./http/app-env.ts";
 import { registerEventRoutes } from "./http/events/index.ts";
-import {
-  createForwardAuthHandler,
-  type ForwardAuthDeps,
-  type ForwardAuthHandler,
-} from "./http/forward-auth/handler.ts";
+import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
+import { normaliseIp } from "./http/forward-auth/request.ts";
 import { registerHealthRoutes } from "./http/health.ts";
+import { registerOidcRoutes } from "./http/oidc/routes.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
 
-export type AppEnv = { Bindings: { peer: string } };
-
-/** Everything the routes need; the decision path's dependencies are the widest set. */
-export type AppDeps = Omit<ForwardAuthDeps, "random">;
+export type { AppDeps, AppEnv };
 
 export const FORWARD_AUTH_PATH = "/auth";
 
@@ -31,11 +27,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // One address form in every log line and key: a dual-stack socket reports IPv4 clients as
+  // ::ffff:a.b.c.d, which the decision path already writes as a.b.c.d (normaliseIp).
+  app.use("*", async (c, next) => {
+    if (c.env) c.env.peer = normaliseIp(c.env.peer) ?? c.env.peer;
+    await next();
+  });
+
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
   registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
   registerAdminRoutes(app, deps);
   registerEventRoutes(app, deps);
+  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
   registerPortalRoutes(app, deps);
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));

@@ -26,7 +26,7 @@ const server = Bun.serve({
       await decisions.read({
         sessionId: token === undefined ? undefined : sessionIdFromToken(token),
         userId: undefined,
-        clientIp: forwardedFor ?? "127.0.0.1",
+        clientKey: forwardedFor ?? "127.0.0.1",
         now: Date.now(),
         rateWindowMs: 60_000,
         location: undefined,

@@ -23,6 +23,7 @@ import {
 import { decideRequest, decisionSettings, needsDecisionState } from "../http/forward-auth/handler.ts";
 import { parseAddressOptions, parseForwardedRequest } from "../http/forward-auth/request.ts";
 import { toResponse } from "../http/forward-auth/response.ts";
+import { clientKey } from "../net/client-prefix.ts";
 import type { Policy } from "../policy/compile.ts";
 import { routeRequest } from "../policy/engine.ts";
 import { ipReputationKey, type Stores } from "../ports.ts";
@@ -126,7 +127,7 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
   const { config, policy, now } = deps;
   const url = parseUrl(request.url);
   const userAgent = request.userAgent ?? DEFAULT_UA;
-  const factsFor = (browser: boolean) => parseFacts(url, request, userAgent, browser);
+  const factsFor = (browser: boolean) => parseFacts(url, request, userAgent, browser, config);
   const facts = factsFor(request.browser === true);
 
   const addressQuery = request.address ? new URL(request.address, "http://vigil").searchParams : undefined;
@@ -155,7 +156,7 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
   const rate: RateCounts = { session: requests, user: requests, ip: requests };
   let risk = NO_RISK;
   if (riskEvaluated) {
-    if (deps.stores) ipReputation = await deps.stores.counters.get(ipReputationKey(facts.clientIp));
+    if (deps.stores) ipReputation = await deps.stores.counters.get(ipReputationKey(facts.clientKey));
     if (!request.anonymous) {
       const userId = request.user ?? "someone";
       if (deps.stores && request.user !== undefined) {
@@ -258,7 +259,13 @@ function parseUrl(text: string): URL {
 }
 
 /** The request as Traefik would forward it, through the server's own parser. */
-function parseFacts(url: URL, request: ExplainRequest, userAgent: string, browser: boolean): RequestFacts {
+function parseFacts(
+  url: URL,
+  request: ExplainRequest,
+  userAgent: string,
+  browser: boolean,
+  config: Config,
+): RequestFacts {
   const headers: Record<string, string> = {
     "x-forwarded-method": (request.method ?? "GET").toUpperCase(),
     "x-forwarded-proto": url.protocol.slice(0, -1),
@@ -271,9 +278,14 @@ function parseFacts(url: URL, request: ExplainRequest, userAgent: string, browse
   const parsed = parseForwardedRequest((name) => headers[name], {
     peer: request.ip,
     isTrustedProxy: () => false,
+    clientKey: (ip) => clientKey(ip, config.client_prefix),
   });
   if (!parsed.ok) {
-    const field = parsed.error.startsWith("peer") ? "--ip: not an IP address" : `--url: ${parsed.error}`;
+    const field = parsed.error.startsWith("peer")
+      ? "--ip: not an IP address"
+      : parsed.tooLarge
+        ? `--ua: ${parsed.error}`
+        : `--url: ${parsed.error}`;
     throw new ExplainError(field);
   }
   return parsed.value;

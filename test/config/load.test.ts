@@ -28,6 +28,7 @@ describe("defaults", () => {
       idle_timeout: 3_600_000,
       absolute_timeout: 43_200_000,
       signin_acr: "passkey",
+      max_per_user: 50,
     });
   });
 });
@@ -94,6 +95,8 @@ describe("an invalid configuration names the field", () => {
     ["risk: { ip_lists: [{ name: tor }] }", /risk\.ip_lists\.0\.path/],
     ["- just\n- a list", /top level must be a mapping/],
     ["port: [", /not valid YAML/],
+    ['redis: { prefix: "app{1}:" }', /redis\.prefix: must not contain \{ or \}/],
+    ["session: { max_per_user: 0 }", /session\.max_per_user/],
   ])("%s", (text, message) => {
     const path = file(`bad-${crypto.randomUUID()}.yaml`, text);
     expect(() => load({ VIGIL_CONFIG: path })).toThrow(message);

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
+import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, httpsRequest, PORTAL_HOST, type Stack, servedKeyPin, startStack } from "./stack.ts";
 

@@ -1,10 +1,13 @@
-/** Users as hashes `user:<id>` (groups as JSON), every id also in the `users` set. */
+/**
+ * Users as hashes `{u:<id>}:user` (groups as JSON). Every id is also in the `users` set, the one
+ * cluster-wide set: a single slot, touched only by user writes and listings, never by a decision.
+ * The record is written first and the set second (and the other way round on delete), so a
+ * listing never names a user whose record was not written; list() skips ids whose record is gone.
+ */
 import type { User } from "../../core/types.ts";
 import type { UserStore } from "../../ports.ts";
 import { flattenFields, userFromFields, userPatchToFields } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
-
-const NO_OWNER = "";
 
 export function createRedisUserStore({ client, keys, scripts }: RedisContext): UserStore {
   const get = async (userId: string) => userFromFields(userId, await client.hgetall(keys.user(userId)));
@@ -14,23 +17,19 @@ export function createRedisUserStore({ client, keys, scripts }: RedisContext): U
 
     async put(user: User) {
       const { id, ...rest } = user;
-      await scripts.putIndexed(
-        keys.user(id),
-        keys.users(),
-        NO_OWNER,
-        id,
-        0,
-        flattenFields(userPatchToFields(rest)),
-      );
+      await scripts.replaceHash(keys.user(id), flattenFields(userPatchToFields(rest)));
+      await client.sadd(keys.users(), id);
     },
 
     async update(userId, patch) {
       const fields = flattenFields(userPatchToFields(patch));
-      return (await scripts.patchIndexed(keys.user(userId), keys.users(), NO_OWNER, userId, fields)) === 1;
+      return (await scripts.patchHash(keys.user(userId), fields)) === 1;
     },
 
     async delete(userId) {
-      return (await scripts.takeIndexed(keys.user(userId), keys.users(), NO_OWNER, userId)).length > 0;
+      const deleted = (await client.del(keys.user(userId))) === 1;
+      await client.srem(keys.users(), userId);
+      return deleted;
     },
 
     async list() {

@@ -1,5 +1,5 @@
 /**
- * The admin API under /admin/*. Transport only: the verbs live in operations.ts (shared with the CLI).
+ * The admin API under /admin/*. Transport only: the verbs live in src/admin/operations.ts (shared with the CLI).
  *
  * - `Authorization: Bearer <admin.token>` (VIGIL_ADMIN_TOKEN), compared in constant time on the
  *   SHA-256 of both sides (equal lengths, no early exit). With no admin.token configured every
@@ -12,11 +12,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { z } from "zod";
+import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
-import { AdminError, type AdminOperations, createAdminOperations } from "./operations.ts";
+import { readBodyText } from "../read-body.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -123,8 +124,9 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
 
   /** Reads and validates a JSON body; AdminError 400 otherwise. */
   async function body<T>(c: Context, schema: z.ZodType<T>, optional = false): Promise<T> {
-    const text = await c.req.text();
-    if (text.length > MAX_BODY_BYTES) throw new AdminError(400, "invalid_body", "body too large");
+    const read = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+    if (!read.ok) throw new AdminError(413, "body_too_large", `the body is larger than ${read.limit} bytes`);
+    const text = read.text;
     if (text.trim() === "" && optional) return schema.parse({});
     let raw: unknown;
     try {
@@ -175,14 +177,17 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.post("/admin/users/:user/suspend", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "suspend", user }, async () => {
-      const { revoked, ...view } = await ops.suspend(user);
-      return { user: view, revoked };
+      const { sessions, ...view } = await ops.suspend(user);
+      return { user: view, sessions };
     });
   });
 
   app.post("/admin/users/:user/resume", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "resume", user }, async () => ({ user: await ops.resume(user) }));
+    return run(c, { action: "resume", user }, async () => {
+      const { revoked, ...view } = await ops.resume(user);
+      return { user: view, revoked };
+    });
   });
 
   app.put("/admin/users/:user/groups", (c) => {

@@ -1,6 +1,7 @@
 /**
  * POST /events: the Shared Signals (SSF/CAEP) push receiver (RFC 8935).
  *   202 Accepted                     the SET verified, its jti was new, its events were applied
+ *   413 {err, description}           the body passed MAX_SET_BYTES (checked while reading)
  *   400 {err, description}           RFC 8935 error codes (invalid_request, invalid_key,
  *                                    invalid_issuer, invalid_audience, authentication_failed)
  *   503 {err, description}           keys or store unavailable: the transmitter should retry
@@ -14,6 +15,7 @@ import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
+import { readBodyText } from "../read-body.ts";
 import { createEventApplier, eventLabel, validateEvent } from "./caep.ts";
 import { createSetVerifier, MAX_SET_BYTES } from "./verify-set.ts";
 
@@ -34,12 +36,17 @@ export function registerEventRoutes(app: Hono<any>, deps: EventRouteDeps): void 
   const applyEvent = createEventApplier(stores);
 
   app.post("/events", async (c) => {
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > MAX_SET_BYTES) {
+    // The limit holds while reading: a chunked body has no Content-Length to check first.
+    const read = await readBodyText(c.req.raw, MAX_SET_BYTES);
+    if (!read.ok) {
       metrics.events.inc({ type: "invalid", result: "invalid_request" });
-      return c.json({ err: "invalid_request", description: "SET too large" }, 400, HEADERS);
+      return c.json(
+        { err: "invalid_request", description: `SET too large (more than ${read.limit} bytes)` },
+        413,
+        HEADERS,
+      );
     }
-    const body = await c.req.text();
+    const body = read.text;
     const now = deps.clock();
     const verified = await verifySet(body, c.req.header("content-type"), now);
     if (!verified.ok) {

@@ -18,6 +18,8 @@ import {
   type RequestFacts,
   type RiskAssessment,
 } from "../../core/types.ts";
+import { memoize } from "../../lib/memoize.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { CompiledRule, Policy } from "../../policy/compile.ts";
@@ -28,9 +30,9 @@ import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { aliasedIdentityHeader } from "./aliased-headers.ts";
-import { memoize } from "./memo.ts";
-import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
-import { badRequest, toResponse } from "./response.ts";
+import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
+import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
+import { badRequest, headerTooLarge, toResponse } from "./response.ts";
 
 export interface ForwardAuthDeps {
   config: Config;
@@ -45,6 +47,8 @@ export interface ForwardAuthDeps {
   metrics: Metrics;
   /** Returns [0,1); injectable so log sampling is testable. */
   random?: () => number;
+  /** A full garbage collection (Bun.gc(true)); injectable so the header budget is testable. */
+  collectGarbage?: () => void;
 }
 
 /**
@@ -67,6 +71,7 @@ export function decisionSettings(config: Config): { timeouts: SessionTimeouts; s
       acr: config.stepup.acr,
       immediateGraceMs: config.stepup.immediate_grace,
       riskMaxAgeMs: config.stepup.default_max_age,
+      idpAcrs: [...new Set(config.oidc.providers.flatMap((provider) => provider.stepup_acr_values))],
     },
   };
 }
@@ -109,7 +114,7 @@ function addressQuery(url: string): URLSearchParams {
 /** An address without a query carries no options: one shared, frozen answer. */
 const NO_OPTIONS = Object.freeze({
   ok: true,
-  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) as unknown as string[] }),
+  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) }),
 }) as { ok: true; value: AddressOptions };
 
 const NO_CREDENTIALS: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.noCredentials });
@@ -125,6 +130,10 @@ export type ForwardAuthHandler = (
 export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHandler {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
+  const countHeaderBytes = createHeaderGarbageBudget({
+    ...HEADER_GARBAGE_DEFAULTS,
+    collect: deps.collectGarbage ?? (() => Bun.gc(true)),
+  });
   const { timeouts, stepUp } = decisionSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin };
   // Pure functions of the request's own text, memoised (bounded): one browser sends the same
@@ -156,7 +165,11 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     child.observe(seconds);
   };
   /** Reused for every parse (parsing is synchronous): no context object per request. */
-  const parseContext = { peer: "", isTrustedProxy: deps.isTrustedProxy };
+  const parseContext = {
+    peer: "",
+    isTrustedProxy: deps.isTrustedProxy,
+    clientKey: memoize((ip: string) => clientKey(ip, config.client_prefix)),
+  };
 
   function observe(
     decision: Decision,
@@ -202,8 +215,15 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
 
   function refuse(error: string, fields: Record<string, string>, message: string): Response {
     countDecision("bad_request", Reason.badRequest);
-    logger.warn({ decision: "bad_request", error, ...fields }, message);
+    const peer = fields.peer === undefined ? undefined : (normaliseIp(fields.peer) ?? fields.peer);
+    logger.warn({ decision: "bad_request", error, ...fields, peer }, message);
     return badRequest(error);
+  }
+
+  function refuseTooLarge(error: string, peer: string): Response {
+    countDecision("bad_request", Reason.headerTooLarge);
+    logger.warn({ decision: "bad_request", error, peer }, "forwardAuth request header too large");
+    return headerTooLarge(error);
   }
 
   /** decide() → metrics → Response → decision log: the common tail of every decision. */
@@ -219,7 +239,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     assessed: boolean,
   ): Response {
     const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
-    if (assessed) recordRisk(risk, decision, facts.clientIp);
+    if (assessed) recordRisk(risk, decision, facts.clientKey);
     const response = toResponse(decision, facts, responseSettings);
     observe(decision, facts, policy.version, started, assessed ? risk : undefined);
     return response;
@@ -255,8 +275,8 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     try {
       state = await stores.decisions.read({
         sessionId,
-        userId: claims?.sub,
-        clientIp: facts.clientIp,
+        userId: claims?.userId,
+        clientKey: facts.clientKey,
         now,
         rateWindowMs: config.risk.rate.window,
         // The memoised geo answer itself (read-only): it has lat and lon.
@@ -299,7 +319,10 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const parsed = parseForwardedRequest(request.headers, parseContext);
     const address = url ?? request.url;
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
-    if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    if (!parsed.ok) {
+      if (parsed.tooLarge) return refuseTooLarge(parsed.error, peer);
+      return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    }
     if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
     const alias = aliasedIdentityHeader(request.headers);
     if (alias !== undefined) {
@@ -310,6 +333,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       );
     }
     const facts = parsed.value;
+    countHeaderBytes(facts.headerBytes);
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
       host: facts.host,
@@ -327,14 +351,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     return conclude(facts, options.value, policy, rule, now, started, NO_CREDENTIALS, NO_RISK, false);
   };
 
-  function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {
+  function recordRisk(risk: RiskAssessment, decision: Decision, clientKey: string) {
     metrics.riskScore.observe(risk.score);
     for (const reason of risk.reasons) metrics.riskSignals.inc({ signal: reason.signal });
     if (risk.block) metrics.riskSignals.inc({ signal: risk.block.signal });
     if (decision.kind === "rate_limited") {
       // A client over the hard limit earns dynamic reputation; fire and forget, off the decision path.
       const { rate_violation_points, ttl } = config.risk.dynamic_ip;
-      stores.counters.add(ipReputationKey(clientIp), rate_violation_points, ttl).catch(() => {
+      stores.counters.add(ipReputationKey(clientKey), rate_violation_points, ttl).catch(() => {
         metrics.storeErrors.inc();
       });
     }

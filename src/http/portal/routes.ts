@@ -4,9 +4,14 @@
  */
 import type { Hono } from "hono";
 import type { z } from "zod";
-import type { AppEnv } from "../../app.ts";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import type { AppEnv } from "../app-env.ts";
+import { MAX_USER_AGENT_BYTES } from "../forward-auth/request.ts";
+import { IdpSignOutPage } from "../oidc/pages.tsx";
+import { idpEndSessionUrl, stepUpProviders } from "../oidc/portal-links.ts";
+import { mayEnrollAfterIdpSignIn } from "../oidc/routes.ts";
+import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 import { buildPortalAsset } from "./assets.ts";
 import {
   assertionOptionsBody,
@@ -41,8 +46,6 @@ import {
 } from "./pages.tsx";
 import { stepUpOptions, stepUpVerify } from "./stepup.ts";
 
-const MAX_BODY_BYTES = 64 * 1024;
-
 type Handler = (portal: Portal, c: PortalContext, client: Client) => Promise<Response>;
 
 /** Reads and validates a JSON body; a Response when it is refused. */
@@ -51,15 +54,13 @@ async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promi
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
-  }
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES)
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  // Read with the limit enforced while reading: a chunked body has no Content-Length to check.
+  const body = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+  if (!body.ok)
+    return jsonError(c, 413, "body_too_large", `The request body is larger than ${body.limit} bytes.`);
   let raw: unknown;
   try {
-    raw = text === "" ? {} : JSON.parse(text);
+    raw = body.text === "" ? {} : JSON.parse(body.text);
   } catch {
     return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
   }
@@ -93,14 +94,19 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const session = await currentSession(c, deps);
     if (session === undefined) return c.redirect("/login", 302);
     const nonce = newNonce();
-    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
+    const canAddPasskey = mayEnrollAfterIdpSignIn(
+      session,
+      deps.clock(),
+      deps.config.oidc.passkey_enrollment_window,
+    );
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId, canAddPasskey }));
   });
 
   app.get("/login", async (c) => {
     const nonce = newNonce();
     const script = (await asset).path;
     const rd = returnUrl(deps, c.req.query("rd"));
-    return renderPage(nonce, LoginPage({ nonce, script, rd }));
+    return renderPage(nonce, LoginPage({ nonce, script, rd, providers: deps.oidc?.list() ?? [] }));
   });
 
   app.get("/stepup", async (c) => {
@@ -111,7 +117,11 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }));
+    // The rule may accept only one kind of check (policy `via`): offer only that one.
+    const via = c.req.query("via");
+    const providers = via === "passkey" ? [] : stepUpProviders(deps, session);
+    const passkey = via !== "idp";
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId, providers, passkey }));
   });
 
   app.get("/enroll/:token", async (c) => {
@@ -136,6 +146,15 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
   app.use("/logout", sameOrigin);
 
   const withClient = (handler: Handler) => async (c: PortalContext) => {
+    // The same bound as /auth: an oversize User-Agent is refused, not hashed.
+    if ((c.req.header("user-agent")?.length ?? 0) > MAX_USER_AGENT_BYTES) {
+      return jsonError(
+        c,
+        431,
+        "header_too_large",
+        `The User-Agent header is longer than ${MAX_USER_AGENT_BYTES} bytes.`,
+      );
+    }
     const client = clientOf(c, deps);
     if (client === undefined)
       return jsonError(c, 400, "bad_client_address", "The client address could not be read.");
@@ -189,6 +208,8 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
 
   app.post("/logout", async (c) => {
     const token = readSessionToken(c.req.header("cookie"));
+    const ending =
+      token === undefined ? undefined : await deps.stores.sessions.get(sessionIdFromToken(token));
     if (token !== undefined && (await deps.stores.sessions.delete(sessionIdFromToken(token)))) {
       deps.metrics.sessionsRevoked.inc({ cause: "logout" });
       deps.logger.info({ event: "logout", session: sessionIdFromToken(token) }, "signed out");
@@ -196,6 +217,12 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const cleared = clearedSessionCookie(deps.config);
     const wantsJson = /application\/json/i.test(c.req.header("accept") ?? "");
     if (wantsJson) return c.json({ ok: true }, 200, { "set-cookie": cleared, "cache-control": "no-store" });
+    // A session from an IdP sign-in: end the IdP session too, when the provider offers it.
+    const endSession = ending === undefined ? undefined : idpEndSessionUrl(deps, ending);
+    if (endSession !== undefined) {
+      const nonce = newNonce();
+      return renderPage(nonce, IdpSignOutPage({ nonce, ...endSession }), 200, { "set-cookie": cleared });
+    }
     const nonce = newNonce();
     return renderPage(nonce, SignedOutPage({ nonce }), 200, { "set-cookie": cleared });
   });
