@@ -12,7 +12,7 @@ const client = createRedisClient(process.env.REDIS_URL ?? "redis://127.0.0.1:637
 });
 await waitForRedis(client, 5_000);
 const { decisions } = createRedisStores(client);
-const SESSION = /(?:^|;\s*)vigil_session=([A-Za-z0-9_-]{20,128})/;
+const SESSION = /(?:^|;\s*)vigil_session=((?:[A-Za-z0-9_-]{1,344}\.)?[A-Za-z0-9_-]{20,128})/;
 
 const server = Bun.serve({
   port: Number(process.argv[2] ?? 0),
