@@ -195,7 +195,8 @@ export async function runEdgeSection(options: EdgeOptions): Promise<EdgeRow[]> {
   const vigil = Bun.spawn(pinned(SERVER_CORE, [process.execPath, "src/main.ts"]), {
     cwd: options.root,
     env: { ...process.env, ...options.vigilEnv, VIGIL_PORT: String(vigilPort) },
-    stdout: "ignore",
+    // The decision log (every denial and challenge, sampled allows), as the /auth cases keep it.
+    stdout: Bun.file(join(dir, "vigil-edge.ndjson")),
     stderr: "inherit",
   });
   options.spawned.push(vigil);
