@@ -429,7 +429,7 @@ ${markdownTable(rows, baseline)}
   "Redis µs/decision" is the usec of the script calls (EVALSHA, EVAL: each includes the commands it ran).
   Round trips count commands sent over the wire (EVALSHA/EVAL); the other commands run inside the Lua script.
   Socket reads are \`INFO stats\` total_reads_processed per decision: below 1 when decisions reach Redis in batches
-  (src/adapters/redis/turn-batcher.ts: one write per batch, each decision still exactly one script call).
+  (src/adapters/redis/reply-clocked-batcher.ts: one write per batch, each decision still exactly one script call).
   Full decision (e), per request: ${perCommand}.
 - (c)–(e′) load a ${listEntries.toLocaleString("en")}-entry reputation list (random CIDRs, \`risk.ip_lists\`), geo on, rate counters on
   (limits above what the bench sends), log level info. (e) samples allows at \`log.allow_sample_rate: ${ALLOW_SAMPLE_RATE}\` (every deny and

@@ -7,14 +7,15 @@
  * ways to /auth call the one forwardAuth handler and fail closed the same way.
  */
 import { Hono } from "hono";
-import { registerAdminRoutes } from "./http/admin/index.ts";
+import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "./http/admin/index.ts";
 import type { AppDeps, AppEnv } from "./http/app-env.ts";
-import { registerEventRoutes } from "./http/events/index.ts";
+import { eventRoutes } from "./http/events/index.ts";
 import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
 import { normaliseIp } from "./http/forward-auth/request.ts";
-import { registerHealthRoutes } from "./http/health.ts";
-import { registerOidcRoutes } from "./http/oidc/routes.ts";
-import { registerPortalRoutes } from "./http/portal/routes.ts";
+import { healthRoutes } from "./http/health.ts";
+import { oidcRoutes } from "./http/oidc/routes.ts";
+import { portalRoutes } from "./http/portal/routes.ts";
 
 export type { AppDeps, AppEnv };
 
@@ -36,15 +37,18 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
 
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
-  registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
-  registerAdminRoutes(app, deps);
-  registerEventRoutes(app, deps);
-  if (deps.oidc) registerOidcRoutes(app, { ...deps, oidc: deps.oidc });
-  registerPortalRoutes(app, deps);
+  app.route("/", healthRoutes({ health: deps.stores.health, policy: deps.policy, metrics: deps.metrics }));
+  app.route("/", adminRoutes(deps));
+  app.route("/", eventRoutes(deps));
+  if (deps.oidc) app.route("/", oidcRoutes({ ...deps, oidc: deps.oidc }));
+  app.route("/", portalRoutes(deps));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((error, c) => {
-    deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    // A route's own refusal (bad body, wrong media type): its response as built.
+    if (error instanceof HTTPException) return error.getResponse();
+    // The route, not the path: a path can hold a secret (/enroll/<token>).
+    deps.logger.error({ err: error.message, route: c.req.routePath }, "unhandled error");
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
     return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {
       "cache-control": "no-store",

@@ -12,6 +12,7 @@ import {
   clusterModeRefusal,
   createRedisStores,
   createStoreClient,
+  ensureTracingHasSubscribers,
   waitForRedis,
 } from "./adapters/redis/index.ts";
 import { legacyKeysPresent } from "./adapters/redis/migrate-keys.ts";
@@ -61,7 +62,17 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   ) {
     logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
   }
-  return createRedisStores(client, config.redis.prefix, { maxSessionsPerUser: config.session.max_per_user });
+  return createRedisStores(client, config.redis.prefix, {
+    maxSessionsPerUser: config.session.max_per_user,
+    batching: {
+      enabled: config.redis.batching,
+      onUnavailable: (missing) =>
+        logger.warn(
+          { missing },
+          "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
+        ),
+    },
+  });
 }
 
 function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
@@ -82,6 +93,8 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
+  // Before any Redis client exists: without it ioredis traces every command under Bun.
+  ensureTracingHasSubscribers();
   const metrics = createMetrics();
   const stores = await createStores(config, logger);
   const policy = createPolicySource(config, logger, metrics);

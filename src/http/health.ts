@@ -1,8 +1,9 @@
 /** Ops endpoints: liveness, readiness (store + policy), Prometheus metrics. */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Policy } from "../policy/compile.ts";
 import type { StoreHealth } from "../ports.ts";
+import type { AppEnv } from "./app-env.ts";
 
 export interface HealthDeps {
   health: StoreHealth;
@@ -10,8 +11,9 @@ export interface HealthDeps {
   metrics: Metrics;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
-export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
+/** The ops routes as a sub-app, mounted at the root. */
+export function healthRoutes(deps: HealthDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
     const store = await deps.health.ping().catch(() => false);
@@ -26,4 +28,5 @@ export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
     const text = await deps.metrics.registry.metrics();
     return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
+  return app;
 }

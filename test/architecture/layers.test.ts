@@ -38,6 +38,8 @@ describe("import layers", () => {
       "adapters/redis.ts": 'import { h } from "../http/handler.ts";',
       "session/cookie.ts": 'import { h } from "../http/handler.ts";',
       "app.ts": 'import { r } from "./http/routes.ts";',
+      "cli/explain.ts":
+        'import { h } from "../http/forward-auth/handler.ts";\nimport { p } from "../http/forward-auth/request.ts";',
       "policy/ok.ts":
         'import { d } from "../core/decide.ts";\nimport { s } from "../config/schema.ts";\nimport { z } from "zod";',
     });
@@ -53,7 +55,13 @@ describe("import layers", () => {
           ),
           expect.stringMatching(/^http\/routes\.ts → app\.ts: only the composition roots/),
           expect.stringMatching(/no import cycles$/),
+          expect.stringMatching(
+            /^cli\/explain\.ts → http\/forward-auth\/handler\.ts: the CLI imports from http\//,
+          ),
         ]),
+      );
+      expect(rules.some((line) => line.startsWith("cli/explain.ts → http/forward-auth/request.ts"))).toBe(
+        false,
       );
       expect(rules.some((line) => line.startsWith("policy/ok.ts"))).toBe(false);
     } finally {

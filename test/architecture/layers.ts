@@ -4,6 +4,8 @@
  *   durations, and no package that does I/O or transport;
  * - adapters never import transport (http/, cli/);
  * - the application layer (session/, webauthn/, identity/, admin/) never imports transport;
+ * - the CLI imports no HTTP module but the forwardAuth wire format (request parsing, response
+ *   mapping), which `vigil explain` runs to show the exact answer;
  * - nothing imports the composition roots (main.ts, app.ts, cli.ts) or the CLI, except those roots;
  * - no import cycles.
  * Type-only imports count: a cycle through types is still a cycle for the reader.
@@ -31,6 +33,7 @@ const IO_PACKAGES = [
 const APPLICATION = ["session/", "webauthn/", "identity/", "admin/"];
 const TRANSPORT = ["http/", "cli/"];
 const ROOTS = ["main.ts", "app.ts", "cli.ts"];
+const CLI_ALLOWED_HTTP = ["http/forward-auth/request.ts", "http/forward-auth/response.ts"];
 
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|(?:^|\n)\s*import\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
@@ -63,6 +66,12 @@ export function edgeViolations(from: string, to: string, isPackage: boolean): Vi
     found.push({ from, to, rule: "adapters never import transport (http/, cli/)" });
   if (within(from, APPLICATION) && within(to, TRANSPORT))
     found.push({ from, to, rule: "session/, webauthn/, identity/ and admin/ never import transport" });
+  if (from.startsWith("cli/") && to.startsWith("http/") && !CLI_ALLOWED_HTTP.includes(to))
+    found.push({
+      from,
+      to,
+      rule: "the CLI imports from http/ only the forwardAuth wire format (request.ts, response.ts)",
+    });
   if (!ROOTS.includes(from) && (ROOTS.includes(to) || (to.startsWith("cli/") && !from.startsWith("cli/"))))
     found.push({
       from,

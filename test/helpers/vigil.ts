@@ -95,7 +95,10 @@ async function wire(
     }
     const client = createRedisClient(redisUrl, { commandTimeoutMs: config.redis.command_timeout });
     await waitForRedis(client, 5000);
-    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix());
+    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix(), {
+      maxSessionsPerUser: config.session.max_per_user,
+      batching: { enabled: config.redis.batching },
+    });
   }
   cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does
 

@@ -22,6 +22,7 @@ import {
   type OidcStack,
   PROVIDER_ID,
   startOidcStack,
+  TRENT,
 } from "./harness.ts";
 
 const STEP_TIMEOUT = 15_000;
@@ -431,9 +432,10 @@ describe("account linking", () => {
     const own = await untilCallback(PROVIDER_ID, ALICE);
     expect((await deliver(own.callback, own.flowCookie)).status).toBe(302);
     await own.context.close();
-    // An IdP account renamed to "alice" later is not her.
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, MALLORY);
-    // Mallory's token, re-signed by the IdP with preferred_username "alice": a rename at the IdP.
+    // An IdP account renamed to "alice" later is not her (an account no other test links, so the
+    // answer does not depend on which tests ran before).
+    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, TRENT);
+    // Trent's token, re-signed by the IdP with preferred_username "alice": a rename at the IdP.
     await stack.idp.tamperNextIdToken({ claims: { preferred_username: "alice" } });
     const before = await sessionsOf("alice");
     await expectRefused(await deliver(callback, flowCookie), 403, "user_taken");

@@ -42,6 +42,15 @@ export const MALLORY: IdpUserSpec = {
   groups: ["contractors"],
 };
 
+/** An IdP account that only the account-linking test signs in with: never linked before it. */
+export const TRENT: IdpUserSpec = {
+  sub: "idp-sub-trent",
+  username: "trent",
+  password: "trent-password",
+  email: "trent@example.com",
+  groups: ["contractors"],
+};
+
 /** An IdP account whose Vigil user has only ever signed in with a passkey. */
 export const ERIN: IdpUserSpec = {
   sub: "idp-sub-erin",
@@ -149,7 +158,7 @@ export async function startOidcStack(options: OidcStackOptions = {}): Promise<Oi
         postLogoutRedirectUri: `${origin}/login`,
       }),
     ),
-    users: options.users ?? [ALICE, MALLORY, ERIN],
+    users: options.users ?? [ALICE, MALLORY, ERIN, TRENT],
   };
   let idp = await startTestIdp(idpOptions);
   const logger = createLogger("silent");

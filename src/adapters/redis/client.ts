@@ -11,10 +11,6 @@
  * TLS), served by an ioredis Cluster.
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
-import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
-
-// Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
-ensureTracingHasSubscribers();
 
 export interface RedisClientOptions {
   /** A command without a reply after this long rejects (config redis.command_timeout). */
@@ -41,7 +37,8 @@ export function createStoreClient(url: string, options: RedisClientOptions): Red
 /** One connection: redis://, rediss:// or redis+sentinel:// (createStoreClient takes Cluster URLs too). */
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const tuning: RedisOptions = {
-    // The decision script has its own batching, outside auto-pipelining (turn-batcher.ts).
+    // The decision script has its own batching, outside auto-pipelining (reply-clocked-batcher.ts),
+    // unless redis.batching is off or this ioredis lacks what it needs: then it is pipelined here too.
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     // Per command for ioredis; the decision batches enforce the same limit with one watchdog.

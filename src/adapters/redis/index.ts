@@ -10,7 +10,7 @@ import { clusterDecision } from "./cluster-decision.ts";
 import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
-import { batchedScriptCall } from "./decision-caller.ts";
+import { type DecisionBatching, decisionScriptCall } from "./decision-caller.ts";
 import { createRedisDecisionStateReader } from "./decision-state-reader.ts";
 import { createRedisFederationStore } from "./federation-store.ts";
 import { keyLayout } from "./keys.ts";
@@ -30,23 +30,27 @@ export {
   type RedisClientOptions,
   waitForRedis,
 } from "./client.ts";
+export type { DecisionBatching } from "./decision-caller.ts";
 export { keyLayout } from "./keys.ts";
+export { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
 
 export interface RedisStoreOptions {
   /** Most live sessions per user (config session.max_per_user); a new one revokes the oldest. */
   maxSessionsPerUser?: number;
+  /** How decision calls reach one Redis (config redis.batching); default: batched. */
+  batching?: DecisionBatching;
 }
 
 /** How a decision reaches Redis: one call with every key, or one per slot on Cluster. */
-function decisionCalls(client: Redis | Cluster): RedisContext["decision"] {
+function decisionCalls(client: Redis | Cluster, batching: DecisionBatching): RedisContext["decision"] {
   if (client instanceof Cluster) {
     const { commandTimeout } = client.options.redisOptions ?? {};
     return clusterDecision(client, typeof commandTimeout === "number" ? commandTimeout : 500);
   }
   // One Redis (standalone or Sentinel) holds every slot.
-  const whole = batchedScriptCall(client, DECISION_SCRIPTS.whole);
+  const whole = decisionScriptCall(client, DECISION_SCRIPTS.whole, batching);
   return ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args);
 }
 
@@ -60,7 +64,7 @@ export function createRedisStores(
     client,
     keys,
     scripts: defineScripts(client),
-    decision: decisionCalls(client),
+    decision: decisionCalls(client, options.batching ?? { enabled: true }),
     maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
   };
   return {

@@ -3,7 +3,7 @@
  * POST /oidc/<id>/backchannel-logout, and POST /oidc/passkey (a federated user who has just
  * signed in at the IdP registers a passkey without an enrollment link).
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { OidcProviders } from "../../oidc/providers.ts";
 import { mintEnrollment } from "../../webauthn/enrollment.ts";
 import type { AppEnv } from "../app-env.ts";
@@ -32,7 +32,9 @@ export function mayEnrollAfterIdpSignIn(
   return session.federation !== undefined && now - session.authAt <= windowMs;
 }
 
-export function registerOidcRoutes(app: Hono<AppEnv>, deps: OidcRouteDeps): void {
+/** The OIDC route group, mounted by app.ts when providers are configured. */
+export function oidcRoutes(deps: OidcRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const regulation = new Regulation(deps.stores.counters, deps.config);
   const provider = (c: PortalContext) => deps.oidc.get(c.req.param("id") ?? "");
 
@@ -71,4 +73,5 @@ export function registerOidcRoutes(app: Hono<AppEnv>, deps: OidcRouteDeps): void
       headers: { location: `${minted.url}?rd=${encodeURIComponent(rd)}`, "cache-control": "no-store" },
     });
   });
+  return app;
 }

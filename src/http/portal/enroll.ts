@@ -63,8 +63,7 @@ export async function registerOptions(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const refused = await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
   const found = await enrollmentUser(portal, token, now);
   if (found === undefined) return linkInvalid(c);
   const existing = await deps.stores.credentials.listByUser(found.user.id);

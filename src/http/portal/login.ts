@@ -16,8 +16,7 @@ import { admitStart, banned, challengeExpired, refuse, startSession, succeeded }
 
 export async function loginOptions(portal: Portal, c: PortalContext, client: Client): Promise<Response> {
   const { deps } = portal;
-  const refused = await admitStart(portal, c, "signin", { userId: undefined, client }, deps.clock());
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "signin", { userId: undefined, client }, deps.clock());
   const ceremonyId = newCeremonyId();
   const challenge = newChallenge();
   const ttl = deps.config.webauthn.challenge_ttl;

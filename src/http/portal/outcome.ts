@@ -2,6 +2,7 @@
  * How a portal ceremony ends: a refusal is counted (regulation, metrics), logged without secrets
  * and answered with a clear JSON error; a success signs the browser in (new session, cookie).
  */
+import { HTTPException } from "hono/http-exception";
 import type { NewSession } from "../../ports.ts";
 import { readSessionToken, sessionCookie } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
@@ -51,8 +52,8 @@ export function banned(
  * user or client gets 429 too_many_failures and is not counted as a start; when the store already
  * holds regulation.max_challenges challenges, 503 too_many_ceremonies (nothing written for this
  * client); otherwise the start is counted for the client's network (client_prefix), and past
- * regulation.max_starts in this start_window it gets 429 too_many_requests. Undefined when the
- * start may go on.
+ * regulation.max_starts in this start_window it gets 429 too_many_requests. Refusals are thrown
+ * as an HTTPException (app.onError answers it); returns when the start may go on.
  */
 export async function admitStart(
   portal: Portal,
@@ -60,16 +61,16 @@ export async function admitStart(
   ceremony: Ceremony,
   subject: { userId: string | undefined; client: Client },
   now: number,
-): Promise<Response | undefined> {
+): Promise<void> {
   const { regulation, deps } = portal;
   const { ip, key } = subject.client;
   const ban = await regulation.bannedFor({ userId: subject.userId, ip: key }, now);
-  if (ban !== undefined) return banned(portal, c, ceremony, ban);
+  if (ban !== undefined) throw new HTTPException(429, { res: banned(portal, c, ceremony, ban) });
   // The global bound first: past it, not even a per-client counter is created.
   const full = await regulation.reserveChallenge(now);
-  if (full !== undefined) return challengesFull(portal, c, ceremony, full);
+  if (full !== undefined) throw new HTTPException(503, { res: challengesFull(portal, c, ceremony, full) });
   const limited = await regulation.countStart(key, now);
-  if (limited === undefined) return undefined;
+  if (limited === undefined) return;
   await regulation.releaseChallenge(now);
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "start_limited") });
   if (limited.first) {
@@ -84,13 +85,14 @@ export async function admitStart(
       "too many passkey ceremony starts from one address",
     );
   }
-  return jsonError(
+  const res = jsonError(
     c,
     429,
     "too_many_requests",
     `Too many passkey requests from your address. Try again in ${limited.retryAfterSec} second(s).`,
     { "retry-after": String(limited.retryAfterSec) },
   );
+  throw new HTTPException(429, { res });
 }
 
 function challengesFull(portal: Portal, c: PortalContext, ceremony: Ceremony, full: StartLimited): Response {

@@ -2,7 +2,8 @@
  * The portal's routes: pages (/, /login, /stepup, /enroll/:token), the bundled script, the
  * WebAuthn JSON endpoints and logout. Transport only: ceremonies live in enroll/login/stepup.ts.
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
@@ -48,29 +49,35 @@ import { stepUpOptions, stepUpVerify } from "./stepup.ts";
 
 type Handler = (portal: Portal, c: PortalContext, client: Client) => Promise<Response>;
 
-/** Reads and validates a JSON body; a Response when it is refused. */
-async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promise<z.infer<S> | Response> {
+/** A refusal of the request's body, thrown: app.onError answers with its JSON response. */
+function refuseBody(...refusal: Parameters<typeof jsonError>): never {
+  throw new HTTPException(refusal[1], { res: jsonError(...refusal) });
+}
+
+/** Reads and validates a JSON body; throws an HTTPException (415, 413, 400) when it is refused. */
+async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promise<z.infer<S>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
+    refuseBody(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
   // Read with the limit enforced while reading: a chunked body has no Content-Length to check.
   const body = await readBodyText(c.req.raw, MAX_BODY_BYTES);
-  if (!body.ok)
-    return jsonError(c, 413, "body_too_large", `The request body is larger than ${body.limit} bytes.`);
+  if (!body.ok) refuseBody(c, 413, "body_too_large", `The request body is larger than ${body.limit} bytes.`);
   let raw: unknown;
   try {
     raw = body.text === "" ? {} : JSON.parse(body.text);
   } catch {
-    return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
+    refuseBody(c, 400, "invalid_json", "The request body is not valid JSON.");
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
-    return jsonError(c, 400, "invalid_request", "The request body is not what this endpoint expects.");
+    refuseBody(c, 400, "invalid_request", "The request body is not what this endpoint expects.");
   return parsed.data;
 }
 
-export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
+/** The portal as a sub-app, mounted at the root. */
+export function portalRoutes(deps: PortalDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const asset = buildPortalAsset();
   asset.catch((error: Error) => deps.logger.error({ err: error.message }, "portal script bundle failed"));
   const portal = createPortal(deps, asset);
@@ -165,35 +172,34 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     "/webauthn/register/options",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, registerOptionsBody);
-      return body instanceof Response ? body : registerOptions(portal, c, client, body.token);
+      return registerOptions(portal, c, client, body.token);
     }),
   );
   app.post(
     "/webauthn/register/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, registerVerifyBody);
-      return body instanceof Response ? body : registerVerify(portal, c, client, body);
+      return registerVerify(portal, c, client, body);
     }),
   );
   app.post(
     "/webauthn/login/options",
     withClient(async (portal, c, client) => {
-      const body = await readJson(c, assertionOptionsBody);
-      return body instanceof Response ? body : loginOptions(portal, c, client);
+      await readJson(c, assertionOptionsBody);
+      return loginOptions(portal, c, client);
     }),
   );
   app.post(
     "/webauthn/login/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, assertionVerifyBody);
-      return body instanceof Response ? body : loginVerify(portal, c, client, body);
+      return loginVerify(portal, c, client, body);
     }),
   );
   app.post(
     "/webauthn/stepup/options",
     withClient(async (portal, c, client) => {
-      const body = await readJson(c, assertionOptionsBody);
-      if (body instanceof Response) return body;
+      await readJson(c, assertionOptionsBody);
       return stepUpOptions(portal, c, client, await currentSession(c, deps));
     }),
   );
@@ -201,7 +207,6 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     "/webauthn/stepup/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, assertionVerifyBody);
-      if (body instanceof Response) return body;
       return stepUpVerify(portal, c, client, await currentSession(c, deps), body);
     }),
   );
@@ -226,4 +231,5 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const nonce = newNonce();
     return renderPage(nonce, SignedOutPage({ nonce }), 200, { "set-cookie": cleared });
   });
+  return app;
 }

@@ -29,8 +29,7 @@ export async function stepUpOptions(
 ): Promise<Response> {
   const { deps } = portal;
   if (session === undefined) return noSession(c);
-  const refused = await admitStart(portal, c, "stepup", { userId: session.userId, client }, deps.clock());
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "stepup", { userId: session.userId, client }, deps.clock());
   const user = await deps.stores.users.get(session.userId);
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
