@@ -66,7 +66,8 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   app.onError((error, c) => {
     // A route's own refusal (bad body, wrong media type): its response as built.
     if (error instanceof HTTPException) return error.getResponse();
-    deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    // The route, not the path: a path can hold a secret (/enroll/<token>).
+    deps.logger.error({ err: error.message, route: c.req.routePath }, "unhandled error");
     if (c.req.path !== FORWARD_AUTH_PATH && wantsHtml(c.req.header("accept"))) {
       const message = "Something failed on our side and nothing was changed. Try again in a moment.";
       return renderErrorPage(

@@ -54,8 +54,8 @@ const post = (body: string, contentType = "application/secevent+jwt") =>
 
 const emailSubject = (email: string) => ({ format: "email", email });
 
-async function expectError(response: Response, err: string) {
-  expect(response.status).toBe(400);
+async function expectError(response: Response, err: string, status = 400) {
+  expect(response.status).toBe(status);
   const body = (await response.json()) as { err: string; description: string };
   expect(body.err).toBe(err);
   expect(body.description).toEqual(expect.any(String));
@@ -180,6 +180,28 @@ describe("valid SETs take effect on the next /auth", () => {
     expect(challenged.headers.get("www-authenticate")).toContain('error="insufficient_user_authentication"');
     // Not sensitive: the session itself still works.
     expect((await authRequest(vigil.url, { cookie: token })).status).toBe(200);
+  });
+
+  test("assurance-level-change never grants the step-up acr: X-Auth-Acr stays what Vigil verified", async () => {
+    const now = Date.now();
+    const signedIn = await signIn(vigil.stores, { id: "dora" }, now, { acr: "passkey" });
+    const steppedUp = await signIn(vigil.stores, { id: "dora" }, now, { acr: "phr", stepUpAt: now });
+    const acrOf = async (token: string) =>
+      (await authRequest(vigil.url, { cookie: token })).headers.get("x-auth-acr");
+    expect(await acrOf(signedIn.token)).toBe("passkey");
+    for (const change of [{}, { change_direction: "decrease" }]) {
+      const response = await post(
+        await makeSet({
+          subId: { format: "opaque", id: "dora" },
+          events: { [`${CAEP}assurance-level-change`]: { current_level: "phr", ...change } },
+        }),
+      );
+      expect(response.status).toBe(202);
+    }
+    // Only Vigil's own passkey check raises a session to the step-up acr.
+    expect(await acrOf(signedIn.token)).toBe("passkey");
+    expect(await acrOf(steppedUp.token)).toBe("passkey");
+    expect(await vigil.stores.sessions.get(steppedUp.sessionId)).toMatchObject({ stepUpAt: 0 });
   });
 
   test("credential-change revoke deletes that passkey (and revokes the user's sessions)", async () => {
@@ -349,7 +371,8 @@ describe("refusals", () => {
   test("each refusal is counted once under its label and answered as JSON, never cached", async () => {
     const tooLarge = await eventCount("invalid", "invalid_request");
     const oversized = await post("x".repeat(70_000));
-    await expectError(oversized, "invalid_request");
+    // Past the size limit the body is not read to its end: 413, with RFC 8935's error body.
+    await expectError(oversized, "invalid_request", 413);
     expect(oversized.headers.get("cache-control")).toBe("no-store");
     expect(await eventCount("invalid", "invalid_request")).toBe(tooLarge + 1);
 

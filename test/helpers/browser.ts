@@ -11,8 +11,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** True when the Chromium binary is installed (CI installs it). */
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
 
-/** `extraArgs` adds Chromium flags for one test (e.g. a feature it must switch off). */
-export async function launchChromium(timeoutMs: number, extraArgs: readonly string[] = []): Promise<Browser> {
+/** extraArgs: more command-line switches (e.g. --ignore-certificate-errors-spki-list=…). */
+export async function launchChromium(timeoutMs: number, extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: timeoutMs,

@@ -23,6 +23,7 @@ import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { brandingOf } from "../ui/branding.ts";
 import { wantsHtml } from "../ui/error-pages.tsx";
+import { aliasedIdentityHeader } from "./aliased-headers.ts";
 import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
 import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, headerTooLarge, toResponse } from "./response.ts";
@@ -239,6 +240,15 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     if (!options.ok) {
       const html = wantsHtml(request.headers.get("accept"));
       return refuse(options.error, { peer }, "malformed forwardAuth request", html);
+    }
+    const alias = aliasedIdentityHeader(request.headers);
+    if (alias !== undefined) {
+      return refuse(
+        `header ${alias} spells an identity header another way; backends may read it as that header`,
+        { peer, header: alias },
+        "aliased identity header refused",
+        wantsHtml(request.headers.get("accept")),
+      );
     }
     const facts = parsed.value;
     countHeaderBytes(facts.headerBytes);
