@@ -16,6 +16,7 @@ import {
 } from "./http/forward-auth/handler.ts";
 import { registerHealthRoutes } from "./http/health.ts";
 import { registerPortalRoutes } from "./http/portal/routes.ts";
+import { isStoreFailure, storeFailureBody } from "./store-errors.ts";
 
 export type AppEnv = { Bindings: { peer: string } };
 
@@ -40,6 +41,11 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((error, c) => {
+    if (isStoreFailure(error)) {
+      // Redis down, full, or a security write not confirmed: the caller retries, never a false success.
+      deps.logger.error({ err: error.message, cause: error.reason, path: c.req.path }, "store unavailable");
+      return c.json(storeFailureBody(error), 503, { "cache-control": "no-store", "retry-after": "1" });
+    }
     deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
     return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Policy } from "../policy/compile.ts";
 import type { StoreHealth } from "../ports.ts";
+import { storeFailureCause } from "../store-errors.ts";
 
 export interface HealthDeps {
   health: StoreHealth;
@@ -14,10 +15,17 @@ export interface HealthDeps {
 export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
-    const store = await deps.health.ping().catch(() => false);
+    // Why the store is not ready, as a cause code (e.g. out_of_memory): the raw error may name
+    // internal addresses, and /readyz is reachable through the portal host.
+    let problem: string | undefined;
+    const store = await deps.health.ping().catch((error: Error) => {
+      problem = error.message;
+      return false;
+    });
     const body = {
       store: store ? "ok" : "unavailable",
       store_kind: deps.health.kind,
+      ...(problem === undefined ? {} : { store_cause: storeFailureCause(problem) }),
       policy: deps.policy.current().version,
     };
     return c.json(body, store ? 200 : 503, { "cache-control": "no-store" });

@@ -93,7 +93,10 @@ async function wire(
     }
     const client = createRedisClient(redisUrl, { commandTimeoutMs: config.redis.command_timeout });
     await waitForRedis(client, 5000);
-    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix());
+    const { replicas, timeout } = config.redis.write_confirmation;
+    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix(), {
+      writeConfirmation: { replicas, timeoutMs: timeout },
+    });
   }
   cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does
 

@@ -5,7 +5,12 @@ import type { RedisContext } from "./context.ts";
 
 const OWNER = "userId";
 
-export function createRedisCredentialStore({ client, keys, scripts }: RedisContext): CredentialStore {
+export function createRedisCredentialStore({
+  client,
+  keys,
+  scripts,
+  confirmation,
+}: RedisContext): CredentialStore {
   const get = async (credentialId: string) =>
     credentialFromFields(credentialId, await client.hgetall(keys.credential(credentialId)));
 
@@ -49,7 +54,10 @@ export function createRedisCredentialStore({ client, keys, scripts }: RedisConte
 
     async delete(credentialId) {
       const key = keys.credential(credentialId);
-      return (await scripts.takeIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId)).length > 0;
+      const confirm = confirmation.track(key);
+      const taken = await scripts.takeIndexed(key, keys.userCredentialsPrefix, OWNER, credentialId);
+      await confirm();
+      return taken.length > 0;
     },
   };
 }

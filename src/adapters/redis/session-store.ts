@@ -18,7 +18,7 @@ import { newSession, rotatedSession } from "./session-record.ts";
 
 const OWNER = "userId";
 
-export function createRedisSessionStore({ client, keys, scripts }: RedisContext): SessionStore {
+export function createRedisSessionStore({ client, keys, scripts, confirmation }: RedisContext): SessionStore {
   /** The absolute time-out counts from the session's createdAt (sign-in), not from this write. */
   async function insert(session: Session, absoluteTtlMs: number, now: number): Promise<void> {
     const expiresAt = session.createdAt + absoluteTtlMs;
@@ -48,6 +48,7 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
     get,
 
     async rotate(sessionId: string, patch: Partial<NewSession>, now: number, absoluteTtlMs: number) {
+      const confirm = confirmation.track(keys.session(sessionId));
       // Taking (read + delete) atomically means only one of two concurrent rotations wins.
       const taken = await scripts.takeIndexed(
         keys.session(sessionId),
@@ -60,11 +61,13 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
       const token = newSessionToken();
       const session = rotatedSession(sessionIdFromToken(token), old, patch, now);
       await insert(session, absoluteTtlMs, now);
+      await confirm();
       return { token, session };
     },
 
     async update(sessionId: string, patch: Partial<NewSession>) {
       const fields = flattenFields(sessionPatchToFields(patch));
+      const confirm = confirmation.track(keys.session(sessionId));
       const updated = await scripts.patchIndexed(
         keys.session(sessionId),
         keys.userSessionsPrefix,
@@ -72,16 +75,19 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
         sessionId,
         fields,
       );
+      await confirm();
       return updated === 1;
     },
 
     async delete(sessionId: string) {
+      const confirm = confirmation.track(keys.session(sessionId));
       const taken = await scripts.takeIndexed(
         keys.session(sessionId),
         keys.userSessionsPrefix,
         OWNER,
         sessionId,
       );
+      await confirm();
       return taken.length > 0;
     },
 
@@ -94,6 +100,11 @@ export function createRedisSessionStore({ client, keys, scripts }: RedisContext)
       return sessions.filter((session): session is Session => session !== undefined);
     },
 
-    deleteByUser: (userId: string) => scripts.deleteAllIndexed(keys.userSessions(userId), keys.sessionPrefix),
+    async deleteByUser(userId: string) {
+      const confirm = confirmation.track(keys.userSessions(userId));
+      const count = await scripts.deleteAllIndexed(keys.userSessions(userId), keys.sessionPrefix);
+      await confirm();
+      return count;
+    },
   };
 }

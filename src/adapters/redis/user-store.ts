@@ -6,7 +6,7 @@ import type { RedisContext } from "./context.ts";
 
 const NO_OWNER = "";
 
-export function createRedisUserStore({ client, keys, scripts }: RedisContext): UserStore {
+export function createRedisUserStore({ client, keys, scripts, confirmation }: RedisContext): UserStore {
   const get = async (userId: string) => userFromFields(userId, await client.hgetall(keys.user(userId)));
 
   return {
@@ -26,11 +26,17 @@ export function createRedisUserStore({ client, keys, scripts }: RedisContext): U
 
     async update(userId, patch) {
       const fields = flattenFields(userPatchToFields(patch));
-      return (await scripts.patchIndexed(keys.user(userId), keys.users(), NO_OWNER, userId, fields)) === 1;
+      const confirm = confirmation.track(keys.user(userId));
+      const updated = await scripts.patchIndexed(keys.user(userId), keys.users(), NO_OWNER, userId, fields);
+      await confirm();
+      return updated === 1;
     },
 
     async delete(userId) {
-      return (await scripts.takeIndexed(keys.user(userId), keys.users(), NO_OWNER, userId)).length > 0;
+      const confirm = confirmation.track(keys.user(userId));
+      const taken = await scripts.takeIndexed(keys.user(userId), keys.users(), NO_OWNER, userId);
+      await confirm();
+      return taken.length > 0;
     },
 
     async list() {

@@ -27,6 +27,7 @@ import { assessRisk } from "../../risk/engine.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { storeFailureCause } from "../../store-errors.ts";
 import { memoize } from "./memo.ts";
 import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, toResponse } from "./response.ts";
@@ -264,7 +265,9 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       });
     } catch (error) {
       metrics.storeErrors.inc();
-      logger.error({ err: (error as Error).message }, "store read failed on the decision path");
+      const err = (error as Error).message;
+      // cause: e.g. out_of_memory (Redis full under noeviction), not_enough_replicas, disconnected.
+      logger.error({ err, cause: storeFailureCause(err) }, "store read failed on the decision path");
       return unavailable(facts, policy, rule, started);
     }
     const identity: IdentityState = claims
