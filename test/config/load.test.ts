@@ -95,7 +95,10 @@ describe("an invalid configuration names the field", () => {
     ["risk: { ip_lists: [{ name: tor }] }", /risk\.ip_lists\.0\.path/],
     ["- just\n- a list", /top level must be a mapping/],
     ["port: [", /not valid YAML/],
-    ["redis: { write_confirmation: { timeout: 0 } }", /redis\.write_confirmation\.timeout: must be more than 0/],
+    [
+      "redis: { write_confirmation: { timeout: 0 } }",
+      /redis\.write_confirmation\.timeout: must be more than 0/,
+    ],
     ["redis: { write_confirmation: { replicas: all } }", /redis\.write_confirmation\.replicas/],
     ["redis: { write_confirmation: { replica: 1 } }", /redis\.write_confirmation/],
   ])("%s", (text, message) => {
