@@ -195,7 +195,8 @@ async function failoverUnderLoad(name: string, trigger: (oldPort: number) => Pro
 }
 
 beforeAll(async () => {
-  set = await startSentinelSet({ downAfterMs: 1_000 });
+  // FAILOVER_DOWN_AFTER_MS: measure with a production-like value (docs/deployment.md).
+  set = await startSentinelSet({ downAfterMs: Number(process.env.FAILOVER_DOWN_AFTER_MS ?? 1_000) });
   const prefix = uniquePrefix();
   client = createRedisClient(set.url, { commandTimeoutMs: 2_000 });
   await waitForRedis(client, 10_000);
