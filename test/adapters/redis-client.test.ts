@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { createRedisClient, reconnectDelayMs, sentinelOptions } from "../../src/adapters/redis/client.ts";
+import {
+  createRedisClient,
+  reconnectDelayMs,
+  reconnectOnReadOnly,
+  sentinelOptions,
+} from "../../src/adapters/redis/client.ts";
 
 describe("redis client tuning", () => {
   test("reconnects fast and forever: never more than 500 ms between tries", () => {
@@ -34,5 +39,17 @@ describe("redis client tuning", () => {
     });
     expect(sentinelOptions("redis+sentinel://:secret@s1/main").password).toBe("secret");
     expect(() => sentinelOptions("redis+sentinel://s1:26379")).toThrow(/master/);
+  });
+
+  test("Sentinel clients leave a demoted primary: failover detector on, reconnect on READONLY", () => {
+    const client = createRedisClient("redis+sentinel://127.0.0.1:1/main", { commandTimeoutMs: 100 });
+    try {
+      expect(client.options.failoverDetector).toBe(true);
+      expect(client.options.reconnectOnError).toBe(reconnectOnReadOnly);
+    } finally {
+      client.disconnect();
+    }
+    expect(reconnectOnReadOnly(new Error("READONLY You can't write against a read only replica."))).toBe(1);
+    expect(reconnectOnReadOnly(new Error("OOM command not allowed"))).toBe(false);
   });
 });
