@@ -29,11 +29,11 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   }
   const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-  // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
-  // and /readyz reports it until the connection is up.
   // Security writes and their WAIT get their own connection: WAIT blocks the connection it runs on.
   const writeClient = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
   writeClient.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+  // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
+  // and /readyz reports it until the connection is up.
   await Promise.all([waitForRedis(client, 5_000), waitForRedis(writeClient, 5_000)]).catch(() =>
     logger.error("redis is not reachable yet; answering 503 until it is"),
   );

@@ -15,8 +15,8 @@ export interface HealthDeps {
 export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
-    // Why the store is not ready, as a cause code (e.g. out_of_memory): the raw error may name
-    // internal addresses, and /readyz is reachable through the portal host.
+    // Why the store is not ready, as a cause code (e.g. out_of_memory), not the raw error, which
+    // may name internal addresses.
     let problem: string | undefined;
     const store = await deps.health.ping().catch((error: Error) => {
       problem = error.message;
