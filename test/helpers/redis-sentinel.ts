@@ -108,7 +108,9 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       [
         `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 2`,
         `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1_000}`,
-        `sentinel failover-timeout ${masterName} 10000`,
+        // A sentinel waits twice this before it starts another failover of the same master, and
+        // the tests run two in a row.
+        `sentinel failover-timeout ${masterName} 5000`,
         `sentinel parallel-syncs ${masterName} 1`,
         "",
       ].join("\n"),
