@@ -206,6 +206,8 @@ async function failoverUnderLoad(name: string, trigger: (oldPort: number) => Pro
   } catch (error) {
     // What the run saw, to tell a lost revoke from a slow machine.
     report(name, triggeredAt, control, revokes, load.answers);
+    for (const [i, vigil] of vigils.entries())
+      console.log(`vigil ${i} log tail:`, vigil.logLines().slice(-8));
     throw error;
   } finally {
     await load.stop();
@@ -248,6 +250,24 @@ afterAll(async () => {
   await Promise.all((vigils ?? []).map((vigil) => vigil.stop()));
   client?.disconnect();
   await set?.stop();
+});
+
+describe("a Sentinel client never stops reconnecting", () => {
+  test("a reconnect cut short while it asks the sentinels (as the failover detector does) is retried", async () => {
+    const probe = createRedisClient(set.url, { commandTimeoutMs: 2_000 });
+    try {
+      await waitForRedis(probe, 10_000);
+      // What ioredis's failover detector does when +switch-master arrives during a reconnect:
+      // it closes the connector while the client is still resolving the primary.
+      const connector = (probe as unknown as { connector: { disconnect(): void } }).connector;
+      probe.once("connecting", () => connector.disconnect());
+      probe.stream.destroy();
+      await until("the client is connected again", async () => (await probe.ping()) === "PONG", 10_000);
+      expect(probe.status).toBe("ready");
+    } finally {
+      probe.disconnect();
+    }
+  }, 20_000);
 });
 
 describe("Redis Sentinel failover under load, two Vigils", () => {

@@ -9,6 +9,7 @@
  * (the credentials are the data nodes' ones; sentinels are assumed to need none).
  */
 import Redis, { type RedisOptions } from "ioredis";
+import { keepReconnecting } from "./keep-reconnecting.ts";
 import { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 
 // Without it ioredis traces every command under Bun, listener or not (see tracing-channel.ts).
@@ -62,6 +63,7 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     : new Redis(checkedUrl(url), tuning);
   // Without a listener ioredis prints every reconnect failure; the URL may hold a password.
   client.on("error", options.onError ?? (() => {}));
+  keepReconnecting(client);
   return client;
 }
 
