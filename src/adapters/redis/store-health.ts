@@ -23,8 +23,9 @@ async function closeClient(client: Redis): Promise<void> {
     await client.quit();
   } catch {
     // Already disconnected: nothing left to flush.
-    client.disconnect();
   }
+  // Also closes what quit() leaves open: a Sentinel client's failover-detector subscriptions.
+  client.disconnect();
 }
 
 export function createRedisStoreHealth(
