@@ -15,9 +15,9 @@
  *      any replica is exactly the demoted or the freshly promoted one).
  * Anything short of that throws WriteNotConfirmedError (HTTP 503 "not confirmed, retry").
  *
- * The connection must not change between the write and WAIT (WAIT counts this connection's own
- * writes; on a new connection it would confirm nothing). `track()` notes the connection before the
- * write and `confirm()` refuses if it closed since.
+ * The connection must not change between the write and WAIT: a new connection may reach another
+ * primary, one that never got the write, and WAIT there would confirm a state without it.
+ * `track()` notes the connection before the write and `confirm()` refuses if it closed since.
  *
  * WAIT blocks its connection until it returns, so security writes use their own connection
  * (main.ts), never the one that carries decisions. `connectionFor(key)` is where a Cluster build
