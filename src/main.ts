@@ -19,7 +19,7 @@ import type { Stores } from "./ports.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
 
-async function createStores(config: Config, logger: Logger): Promise<Stores> {
+async function createStores(config: Config, logger: Logger, metrics: Metrics): Promise<Stores> {
   const url = config.redis.url;
   if (!url) {
     logger.warn(
@@ -42,6 +42,7 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
     writeClient,
     writeConfirmation: { replicas, timeoutMs: timeout },
     onDemoted: (role) => logger.warn({ role }, "redis connection reached a non-primary; reconnecting"),
+    onConfirmation: (result) => metrics.writeConfirmations.inc({ result }),
   });
 }
 
@@ -64,7 +65,7 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
   const metrics = createMetrics();
-  const stores = await createStores(config, logger);
+  const stores = await createStores(config, logger, metrics);
   const policy = createPolicySource(config, logger, metrics);
   // Secrets go to stdout only, never to the logger.
   await bootstrapFirstAdmin(

@@ -123,6 +123,21 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
+/** vigil_write_confirmations_total of both Vigils, by result. */
+async function writeConfirmations(): Promise<Record<"confirmed" | "not_confirmed", number>> {
+  const total = { confirmed: 0, not_confirmed: 0 };
+  for (const vigil of vigils) {
+    const text = await (await fetch(`${vigil.url}/metrics`)).text();
+    for (const result of ["confirmed", "not_confirmed"] as const) {
+      const line = new RegExp(`^vigil_write_confirmations_total\\{result="${result}"\\} (\\d+)`, "m").exec(
+        text,
+      );
+      total[result] += Number(line?.[1] ?? 0);
+    }
+  }
+  return total;
+}
+
 /** FAILOVER_REPORT=1: what the run saw (docs/reliability.md quotes it). */
 function report(name: string, triggeredAt: number, control: string, revokes: Revoke[], answers: Answer[]) {
   const failed = answers.filter((a) => a.token === control && a.status !== 200 && a.sentAt >= triggeredAt);
@@ -279,6 +294,10 @@ describe("Redis Sentinel failover under load, two Vigils", () => {
     });
     // The window is real: revokes issued while the old primary was being replaced were refused.
     expect(revokes.some((revoke) => revoke.statuses.includes(503))).toBe(true);
+    // And operators see it: both outcomes are counted.
+    const counted = await writeConfirmations();
+    expect(counted.confirmed).toBeGreaterThanOrEqual(VICTIMS);
+    expect(counted.not_confirmed).toBeGreaterThan(0);
   }, 90_000);
 
   test("kill -9 of the primary: 0 wrong allows, revokes confirmed once a replica is back", async () => {

@@ -36,6 +36,8 @@ export interface RedisStoreOptions {
   writeConfirmation?: WriteConfirmationSettings;
   /** A security write found its connection on a non-primary (logged by main.ts). */
   onDemoted?: (role: string) => void;
+  /** Each security write's confirmation outcome (counted by main.ts). */
+  onConfirmation?: (result: "confirmed" | "not_confirmed") => void;
 }
 
 const usesSentinel = (client: Redis): boolean => (client.options.sentinels?.length ?? 0) > 0;
@@ -54,6 +56,7 @@ export function createRedisStores(
     // Under Sentinel a primary that lists no replica is the demoted or the freshly promoted one.
     autoMinimum: usesSentinel(writeClient) ? 1 : 0,
     onDemoted: options.onDemoted,
+    onResult: options.onConfirmation,
   });
   const context: RedisContext = { client, keys, scripts: defineScripts(client, keys), confirmation };
   const writes: RedisContext =

@@ -43,6 +43,8 @@ export interface WriteConfirmationOptions extends WriteConfirmationSettings {
   autoMinimum: number;
   /** Called when a connection is found talking to a non-primary, before it is made to reconnect. */
   onDemoted?: (role: string) => void;
+  /** Called with each confirmation's outcome (vigil_write_confirmations_total). */
+  onResult?: (result: "confirmed" | "not_confirmed") => void;
 }
 
 /** Call after the write(s): resolves when confirmed, throws WriteNotConfirmedError otherwise. */
@@ -141,7 +143,15 @@ export function createWriteConfirmation(options: WriteConfirmationOptions): Writ
       const connection = connectionFor(key);
       const counter = closeCounter(connection);
       const closedBefore = counter.count;
-      return () => confirm(connection, options.markerKeyFor(key), counter, closedBefore);
+      return async () => {
+        try {
+          await confirm(connection, options.markerKeyFor(key), counter, closedBefore);
+          options.onResult?.("confirmed");
+        } catch (error) {
+          options.onResult?.("not_confirmed");
+          throw error;
+        }
+      };
     },
   };
 }
