@@ -58,8 +58,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.disconnect();
-  await replica?.kill();
-  await primary?.kill();
+  await replica?.stop();
+  await primary?.stop();
 });
 
 describe("security writes on a primary with a replica", () => {
@@ -197,7 +197,7 @@ describe("how many replicas", () => {
       });
       expect(await standalone.track("k")()).toBeUndefined();
     } finally {
-      await lone.kill();
+      await lone.stop();
     }
   });
 

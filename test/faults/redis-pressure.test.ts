@@ -61,7 +61,7 @@ describe("Redis out of memory (maxmemory + noeviction)", () => {
 
   afterAll(async () => {
     await vigil?.close();
-    await redis?.kill();
+    await redis?.stop();
   });
 
   test("bypass rules answer, protected decisions fail closed and say why", async () => {
@@ -115,7 +115,7 @@ describe("Redis down", () => {
       expect((await authRequest(vigil.url, { cookie: token })).status).toBe(503);
     } finally {
       await vigil.close();
-      await redis.kill();
+      await redis.stop();
     }
   });
 });

@@ -19,6 +19,8 @@ export interface RedisNode {
   port: number;
   /** kill -9 (no shutdown, nothing flushed). */
   kill(): Promise<void>;
+  /** kill -9 and remove its directory: the end of the node. */
+  stop(): Promise<void>;
   /** Starts the process again on the same port with the same arguments, plus `extra` (after kill()). */
   start(extra?: readonly string[]): Promise<void>;
   /** SIGSTOP / SIGCONT: the process keeps its sockets open but does nothing. */
@@ -34,14 +36,19 @@ export async function spawnRedisNode(args: readonly string[], port?: number): Pr
   const dir = mkdtempSync(join(tmpdir(), "vigil-redis-node-"));
   const argv = [...args, "--port", String(nodePort), "--bind", "127.0.0.1", "--dir", dir, "--logfile", ""];
   let child: Subprocess | undefined = await launch(argv, nodePort);
+  const kill = async () => {
+    const running = child;
+    child = undefined;
+    if (running === undefined) return;
+    running.kill("SIGKILL");
+    await running.exited;
+  };
   return {
     port: nodePort,
-    async kill() {
-      const running = child;
-      child = undefined;
-      if (running === undefined) return;
-      running.kill("SIGKILL");
-      await running.exited;
+    kill,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
     },
     async start(extra = []) {
       if (child === undefined) child = await launch([...argv, ...extra], nodePort);
@@ -167,7 +174,7 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       throw new Error(`node ${node.port} did not become an in-sync replica within ${timeoutMs} ms`);
     },
     async stop() {
-      await Promise.all([...sentinels, ...nodes].map((node) => node.kill()));
+      await Promise.all([...sentinels, ...nodes].map((node) => node.stop()));
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
