@@ -186,7 +186,7 @@ describe("how many replicas", () => {
       });
       const confirm = confirmation.track("k");
       await connection.set("k", "v");
-      expect(confirm()).rejects.toThrow("0 of 1 replica(s) acknowledged within 100 ms");
+      await expect(confirm()).rejects.toThrow("0 of 1 replica(s) acknowledged within 100 ms");
       // A standalone primary (autoMinimum 0, no replica): the ROLE check alone, then done.
       const standalone = createWriteConfirmation({
         replicas: "auto",
@@ -201,7 +201,7 @@ describe("how many replicas", () => {
     }
   });
 
-  test("a write whose connection was replaced before WAIT is refused (WAIT would confirm nothing)", async () => {
+  test("a write whose connection was replaced before WAIT is refused (WAIT there may confirm a state without the write)", async () => {
     const connection = await client(primary.port);
     const confirmation = createWriteConfirmation({
       replicas: 1,
@@ -215,7 +215,7 @@ describe("how many replicas", () => {
     const reconnected = new Promise((resolve) => connection.once("ready", resolve));
     connection.disconnect(true);
     await reconnected;
-    expect(confirm()).rejects.toThrow("the connection to Redis changed during the write");
+    await expect(confirm()).rejects.toThrow("the connection to Redis changed during the write");
   });
 
   test("ROLE replies are read as role and connected replicas", () => {

@@ -55,7 +55,7 @@ describe("Redis out of memory (maxmemory + noeviction)", () => {
     for (let i = 0; i < 64; i++) await filler.set(`filler:${i}`, blob);
     const used = Number(/used_memory:(\d+)/.exec(await filler.info("memory"))?.[1]);
     await filler.config("SET", "maxmemory", String(used - 512 * 1024));
-    expect(filler.set("filler:last", "x")).rejects.toThrow(/^OOM/);
+    await expect(filler.set("filler:last", "x")).rejects.toThrow(/^OOM/);
     filler.disconnect();
   }, 30_000);
 
