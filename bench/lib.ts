@@ -140,6 +140,33 @@ export async function commandStats(port: number): Promise<Record<string, number>
   return stats;
 }
 
+/**
+ * Microseconds Redis spent running script calls (EVALSHA + EVAL), from INFO commandstats. A
+ * script's usec includes every command it ran inside Redis (those also appear on their own rows,
+ * so they are not added again).
+ */
+export async function scriptMicros(port: number): Promise<{ calls: number; usec: number }> {
+  const text = await redisCommand(port, "INFO commandstats");
+  let calls = 0;
+  let usec = 0;
+  for (const match of text.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/gm)) {
+    calls += Number(match[1]);
+    usec += Number(match[2]);
+  }
+  return { calls, usec };
+}
+
+/**
+ * CPU time (µs) of Redis's main thread, user + system (INFO cpu): unlike commandstats' wall-clock
+ * usec, it does not grow while other processes hold the core, so it compares runs on a busy machine.
+ * It includes reading requests and writing replies.
+ */
+export async function redisCpuMicros(port: number): Promise<number> {
+  const text = await redisCommand(port, "INFO cpu");
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? Number.NaN);
+  return (field("used_cpu_user_main_thread") + field("used_cpu_sys_main_thread")) * 1e6;
+}
+
 /** Socket reads Redis has processed (INFO stats total_reads_processed): fewer than commands when they arrive batched. */
 export async function readsProcessed(port: number): Promise<number> {
   const text = await redisCommand(port, "INFO stats");

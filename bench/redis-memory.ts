@@ -18,6 +18,7 @@ import {
   keyLayout,
   waitForRedis,
 } from "../src/adapters/redis/index.ts";
+import { parseSessionId } from "../src/session/token.ts";
 import { spawnRedis, stopProcess } from "./lib.ts";
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -61,7 +62,7 @@ try {
       createdAt: now,
     }),
   );
-  rows.push(["user (record + entry in the user list)", user, `user:<id>`]);
+  rows.push(["user (record + entry in the user list)", user, "{u:<id>}:user"]);
 
   const passkey = await perItem((i) =>
     stores.credentials.add({
@@ -77,7 +78,7 @@ try {
       label: "00000000-0000-0000-0000-000000000000",
     }),
   );
-  rows.push(["passkey (record + entry in the user's index)", passkey, `cred:<id>`]);
+  rows.push(["passkey (record, its owner key, the user's passkey index)", passkey, "{u:<id>}:cred:<id>"]);
 
   const session = await perItem(async (i) => {
     const created = await stores.sessions.create(
@@ -96,13 +97,13 @@ try {
     );
     sessionIds[i] = created.session.id;
   });
-  rows.push(["session (record + entry in the user's index)", session, `session:<id>`]);
+  rows.push(["session (record, the user's session index by expiry)", session, "{u:<id>}:s:<hash>"]);
 
   const activeSession = await perItem((i) =>
     stores.decisions.read({
       sessionId: sessionIds[i],
       userId: undefined,
-      clientIp: ip(i, 1),
+      clientKey: ip(i, 1),
       now: now + 1_000,
       rateWindowMs: RATE_WINDOW_MS,
       location: { lat: 52.52, lon: 13.4 },
@@ -119,7 +120,7 @@ try {
     stores.decisions.read({
       sessionId: undefined,
       userId: undefined,
-      clientIp: ip(i, 2),
+      clientKey: ip(i, 2),
       now: now + 1_000,
       rateWindowMs: RATE_WINDOW_MS,
       location: undefined,
@@ -129,10 +130,13 @@ try {
   rows.push(["an anonymous client IP's first decision in a rate window", activeIp, ""]);
 
   const usage = async (key: string) => Number(await client.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
+  const firstSession = parseSessionId(sessionIds[0]!)!;
   const sample: Record<string, number> = {
-    [`user:<id>`]: await usage(keys.user("user-0@example.com")),
-    [`cred:<id>`]: await usage(keys.credential(`credential-0-${"c".repeat(40)}`)),
-    [`session:<id>`]: await usage(keys.session(sessionIds[0]!)),
+    "{u:<id>}:user": await usage(keys.user("user-0@example.com")),
+    "{u:<id>}:cred:<id>": await usage(
+      keys.credential("user-0@example.com", `credential-0-${"c".repeat(40)}`),
+    ),
+    "{u:<id>}:s:<hash>": await usage(keys.session(firstSession.userId, firstSession.hash)),
   };
   const version = /redis_version:(\S+)/.exec(await client.info("server"))?.[1];
   console.log(`Redis ${version}, N = ${N}, used_memory growth per item (MEMORY USAGE of one key):`);

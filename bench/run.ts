@@ -35,6 +35,7 @@ import {
   resetPeakRss,
   rssMiB,
   SERVER_CORE,
+  scriptMicros,
   spawnRedis,
   statsDelta,
   stopProcess,
@@ -67,6 +68,8 @@ interface Row {
     commands: number;
     /** Socket reads Redis made per decision: below 1 when decisions reach it in batches. */
     reads: number;
+    /** Redis time per decision: INFO commandstats usec of the script calls, over the requests. */
+    usPerDecision: number;
   };
   note?: string;
 }
@@ -115,6 +118,7 @@ async function measure(
   await runWrk({ url, headers, seconds: WARMUP_SECONDS, connections: CONNECTIONS, dir });
   const statsBefore = redisPort === undefined ? undefined : await commandStats(redisPort);
   const readsBefore = redisPort === undefined ? 0 : await readsProcessed(redisPort);
+  const scriptBefore = redisPort === undefined ? undefined : await scriptMicros(redisPort);
   const cpuBefore = cpuMicros(server.child.pid);
   const load = await runWrk({ url, headers, seconds: SECONDS, connections: CONNECTIONS, dir });
   const cpu = cpuMicros(server.child.pid) - cpuBefore;
@@ -135,7 +139,15 @@ async function measure(
     // Commands reach Redis over the wire only as script calls on the decision path; the rest of
     // commandstats counts what the Lua script ran inside Redis.
     const topLevel = (delta.evalsha ?? 0) + (delta.eval ?? 0) + (delta.script ?? 0);
-    redis = { perReq, evalsha, roundTrips: topLevel / load.requests, commands: total / load.requests, reads };
+    const usPerDecision = ((await scriptMicros(redisPort)).usec - (scriptBefore?.usec ?? 0)) / load.requests;
+    redis = {
+      perReq,
+      evalsha,
+      roundTrips: topLevel / load.requests,
+      commands: total / load.requests,
+      reads,
+      usPerDecision,
+    };
   }
   const row: Row = { name, load, cpuUsPerReq: cpu / load.requests, rssStart, rssEnd, rssPeak, redis };
   console.log(`  ${formatRow(row, undefined)}`);
@@ -147,7 +159,7 @@ const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1))
 function formatRow(row: Row, baseline: Row | undefined): string {
   const ratio = baseline ? `${(row.load.rps / baseline.load.rps).toFixed(2)}×` : "";
   const redis = row.redis
-    ? `${row.redis.roundTrips.toFixed(2)} rt, ${row.redis.commands.toFixed(1)} cmds, ${row.redis.reads.toFixed(2)} rd`
+    ? `${row.redis.roundTrips.toFixed(2)} rt, ${row.redis.commands.toFixed(1)} cmds, ${row.redis.reads.toFixed(2)} rd, ${row.redis.usPerDecision.toFixed(1)} µs`
     : "-";
   return [
     row.name.padEnd(44),
@@ -157,7 +169,7 @@ function formatRow(row: Row, baseline: Row | undefined): string {
     ms(row.load.p99).padStart(6),
     ms(row.load.p999).padStart(6),
     row.cpuUsPerReq.toFixed(1).padStart(6),
-    redis.padStart(28),
+    redis.padStart(36),
     `${row.rssStart.toFixed(0)}→${row.rssEnd.toFixed(0)} (${row.rssPeak.toFixed(0)})`.padStart(15),
     String(row.load.errors).padStart(6),
   ].join(" ");
@@ -171,19 +183,19 @@ const HEADER = [
   "p99".padStart(6),
   "p99.9".padStart(6),
   "µs/req".padStart(6),
-  "Redis/decision".padStart(28),
+  "Redis/decision".padStart(36),
   "RSS MiB (peak)".padStart(15),
   "errors".padStart(6),
 ].join(" ");
 
 function markdownTable(rows: Row[], baseline: Row): string {
   const lines = [
-    "| case | req/s | × bare | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | Redis round trips/decision | Redis commands/decision (incl. inside Lua) | Redis socket reads/decision | RSS start → end (peak) MiB | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| case | req/s | × bare | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | Redis µs/decision | Redis round trips/decision | Redis commands/decision (incl. inside Lua) | Redis socket reads/decision | RSS start → end (peak) MiB | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.name} | ${Math.round(row.load.rps).toLocaleString("en")} | ${(row.load.rps / baseline.load.rps).toFixed(2)} | ${ms(row.load.p50)} | ${ms(row.load.p99)} | ${ms(row.load.p999)} | ${row.cpuUsPerReq.toFixed(1)} | ${row.redis ? `${row.redis.roundTrips.toFixed(2)} (EVALSHA ${row.redis.evalsha.toFixed(2)})` : "—"} | ${row.redis ? row.redis.commands.toFixed(1) : "—"} | ${row.redis ? row.redis.reads.toFixed(2) : "—"} | ${row.rssStart.toFixed(0)} → ${row.rssEnd.toFixed(0)} (${row.rssPeak.toFixed(0)}) | ${row.load.errors} |`,
+      `| ${row.name} | ${Math.round(row.load.rps).toLocaleString("en")} | ${(row.load.rps / baseline.load.rps).toFixed(2)} | ${ms(row.load.p50)} | ${ms(row.load.p99)} | ${ms(row.load.p999)} | ${row.cpuUsPerReq.toFixed(1)} | ${row.redis ? row.redis.usPerDecision.toFixed(1) : "—"} | ${row.redis ? `${row.redis.roundTrips.toFixed(2)} (EVALSHA ${row.redis.evalsha.toFixed(2)})` : "—"} | ${row.redis ? row.redis.commands.toFixed(1) : "—"} | ${row.redis ? row.redis.reads.toFixed(2) : "—"} | ${row.rssStart.toFixed(0)} → ${row.rssEnd.toFixed(0)} (${row.rssPeak.toFixed(0)}) | ${row.load.errors} |`,
     );
   }
   return lines.join("\n");
@@ -322,10 +334,11 @@ ${markdownTable(rows, baseline)}
     .join(", ")}), as \`bun start\` and the image start it. (a′) is the bare server with the same env;
   every ratio is against the untuned (a).
 - "server CPU µs/req" is the server process's user+system CPU time over the measured run divided by the requests.
-- Redis figures come from \`INFO commandstats\` deltas over the measured run divided by the requests.
+- Redis figures come from \`INFO commandstats\` deltas over the measured run divided by the requests;
+  "Redis µs/decision" is the usec of the script calls (EVALSHA, EVAL: each includes the commands it ran).
   Round trips count commands sent over the wire (EVALSHA/EVAL); the other commands run inside the Lua script.
   Socket reads are \`INFO stats\` total_reads_processed per decision: below 1 when decisions reach Redis in batches
-  (src/adapters/redis/turn-batcher.ts: one write per batch, each decision still exactly one script call).
+  (src/adapters/redis/reply-clocked-batcher.ts: one write per batch, each decision still exactly one script call).
   Full decision (e), per request: ${perCommand}.
 - (c)–(e′) load a ${listEntries.toLocaleString("en")}-entry reputation list (random CIDRs, \`risk.ip_lists\`), geo on, rate counters on
   (limits above what the bench sends), log level info. (e) samples allows at \`log.allow_sample_rate: ${ALLOW_SAMPLE_RATE}\` (every deny and

@@ -7,21 +7,18 @@
  * ways to /auth call the one forwardAuth handler and fail closed the same way.
  */
 import { Hono } from "hono";
-import { registerAdminRoutes } from "./http/admin/index.ts";
-import { registerEventRoutes } from "./http/events/index.ts";
-import {
-  createForwardAuthHandler,
-  type ForwardAuthDeps,
-  type ForwardAuthHandler,
-} from "./http/forward-auth/handler.ts";
-import { registerHealthRoutes } from "./http/health.ts";
-import { registerPortalRoutes } from "./http/portal/routes.ts";
+import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "./http/admin/index.ts";
+import type { AppDeps, AppEnv } from "./http/app-env.ts";
+import { eventRoutes } from "./http/events/index.ts";
+import { createForwardAuthHandler, type ForwardAuthHandler } from "./http/forward-auth/handler.ts";
+import { normaliseIp } from "./http/forward-auth/request.ts";
+import { healthRoutes } from "./http/health.ts";
+import { oidcRoutes } from "./http/oidc/routes.ts";
+import { portalRoutes } from "./http/portal/routes.ts";
 import { isStoreFailure, storeFailureBody } from "./store-errors.ts";
 
-export type AppEnv = { Bindings: { peer: string } };
-
-/** Everything the routes need; the decision path's dependencies are the widest set. */
-export type AppDeps = Omit<ForwardAuthDeps, "random">;
+export type { AppDeps, AppEnv };
 
 export const FORWARD_AUTH_PATH = "/auth";
 
@@ -32,15 +29,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // One address form in every log line and key: a dual-stack socket reports IPv4 clients as
+  // ::ffff:a.b.c.d, which the decision path already writes as a.b.c.d (normaliseIp).
+  app.use("*", async (c, next) => {
+    if (c.env) c.env.peer = normaliseIp(c.env.peer) ?? c.env.peer;
+    await next();
+  });
+
   // Traefik sends GET; with preserveRequestMethod it sends the original method: accept any.
   app.all(FORWARD_AUTH_PATH, (c) => forwardAuth(c.req.raw, c.env?.peer ?? ""));
-  registerHealthRoutes(app, { health: deps.stores.health, policy: deps.policy, metrics: deps.metrics });
-  registerAdminRoutes(app, deps);
-  registerEventRoutes(app, deps);
-  registerPortalRoutes(app, deps);
+  app.route("/", healthRoutes({ health: deps.stores.health, policy: deps.policy, metrics: deps.metrics }));
+  app.route("/", adminRoutes(deps));
+  app.route("/", eventRoutes(deps));
+  if (deps.oidc) app.route("/", oidcRoutes({ ...deps, oidc: deps.oidc }));
+  app.route("/", portalRoutes(deps));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((error, c) => {
+    // A route's own refusal (bad body, wrong media type): its response as built.
+    if (error instanceof HTTPException) return error.getResponse();
     if (isStoreFailure(error)) {
       // Redis down, full, or a security write not confirmed: the caller retries, never a false success.
       deps.logger.error({ err: error.message, cause: error.reason, path: c.req.path }, "store unavailable");

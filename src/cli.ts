@@ -4,11 +4,12 @@
  * Commands live in src/cli/commands/ (one file each, listed in src/cli/commands/index.ts).
  * Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error.
  */
+
+import { AdminError } from "./admin/operations.ts";
 import type { Command } from "./cli/command.ts";
 import { COMMANDS } from "./cli/commands/index.ts";
 import { type CliContext, CliError, type CliIo, createCliContext } from "./cli/context.ts";
 import { ConfigError } from "./config/load.ts";
-import { AdminError } from "./http/admin/operations.ts";
 
 function helpText(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

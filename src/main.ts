@@ -3,18 +3,28 @@
  * Signals: SIGHUP reloads the policy; SIGTERM/SIGINT drain and stop.
  */
 
+import { Cluster } from "ioredis";
 import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
 import { PolicySource } from "./adapters/files/policy-source.ts";
 import { lookupGeo } from "./adapters/geo/geoip.ts";
 import { createMemoryStores } from "./adapters/memory/index.ts";
-import { createRedisClient, createRedisStores, waitForRedis } from "./adapters/redis/index.ts";
+import {
+  clusterModeRefusal,
+  createRedisStores,
+  createStoreClient,
+  ensureTracingHasSubscribers,
+  waitForRedis,
+} from "./adapters/redis/index.ts";
+import { legacyKeysPresent } from "./adapters/redis/migrate-keys.ts";
 import { createVigilFetch } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
-import { memoize } from "./http/forward-auth/memo.ts";
+import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
+import { memoize } from "./lib/memoize.ts";
 import { CidrSet } from "./net/cidr-set.ts";
 import { createLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
+import { createOidcProviders } from "./oidc/providers.ts";
 import type { Stores } from "./ports.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
@@ -25,20 +35,48 @@ async function createStores(config: Config, logger: Logger, metrics: Metrics): P
     logger.warn(
       "REDIS_URL is not set: using the in-memory store (single replica only, state is lost on restart)",
     );
-    return createMemoryStores();
+    return createMemoryStores({ maxSessionsPerUser: config.session.max_per_user });
   }
-  const client = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
+  const client = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-  // Security writes and their WAIT get their own connection: WAIT blocks the connection it runs on.
-  const writeClient = createRedisClient(url, { commandTimeoutMs: config.redis.command_timeout });
+  // Security writes and their WAIT get their own client: WAIT blocks the connection it runs on.
+  const writeClient = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
   writeClient.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
   // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
   // and /readyz reports it until the connection is up.
-  await Promise.all([waitForRedis(client, 5_000), waitForRedis(writeClient, 5_000)]).catch(() =>
-    logger.error("redis is not reachable yet; answering 503 until it is"),
+  const ready = await Promise.all([waitForRedis(client, 5_000), waitForRedis(writeClient, 5_000)]).then(
+    () => true,
+    () => {
+      logger.error("redis is not reachable yet; answering 503 until it is");
+      return false;
+    },
   );
+  // A plain URL to a Cluster node would serve only that node's slots: refuse to start.
+  // (A server that hides INFO cannot be checked: it is taken as what the URL says.)
+  const refusal = ready ? await clusterModeRefusal(client).catch(() => undefined) : undefined;
+  if (refusal !== undefined) {
+    client.disconnect();
+    writeClient.disconnect();
+    throw new ConfigError(refusal);
+  }
+  // The layout before hash tags only ever ran on one Redis, never on Cluster.
+  if (
+    !(client instanceof Cluster) &&
+    (await legacyKeysPresent(client, config.redis.prefix).catch(() => false))
+  ) {
+    logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
+  }
   const { replicas, timeout } = config.redis.write_confirmation;
   return createRedisStores(client, config.redis.prefix, {
+    maxSessionsPerUser: config.session.max_per_user,
+    batching: {
+      enabled: config.redis.batching,
+      onUnavailable: (missing) =>
+        logger.warn(
+          { missing },
+          "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
+        ),
+    },
     writeClient,
     writeConfirmation: { replicas, timeoutMs: timeout },
     onDemoted: (role) => logger.warn({ role }, "redis connection reached a non-primary; reconnecting"),
@@ -64,6 +102,8 @@ function createPolicySource(config: Config, logger: Logger, metrics: Metrics): P
 
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
+  // Before any Redis client exists: without it ioredis traces every command under Bun.
+  ensureTracingHasSubscribers();
   const metrics = createMetrics();
   const stores = await createStores(config, logger, metrics);
   const policy = createPolicySource(config, logger, metrics);
@@ -89,6 +129,8 @@ export async function start(config: Config) {
     logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
   }
 
+  // Discovery runs in the background: an unreachable IdP is a warning and is retried, never a crash.
+  const oidc = config.oidc.providers.length > 0 ? createOidcProviders(config, logger) : undefined;
   const { app, fetch: vigilFetch } = createVigilFetch({
     config,
     stores,
@@ -106,6 +148,7 @@ export async function start(config: Config) {
     clock: Date.now,
     logger,
     metrics,
+    oidc,
   });
 
   // Before "vigil listening", so a reader that has seen that line has seen this one.
@@ -118,6 +161,8 @@ export async function start(config: Config) {
   }
   const server = Bun.serve({
     port: config.port,
+    // A backstop above every endpoint's own limit (src/http/read-body.ts): Bun refuses the rest.
+    maxRequestBodySize: SERVER_MAX_BODY_BYTES,
     // /auth skips Hono's router (see createVigilFetch); every other route goes through it.
     fetch: (request, server) => vigilFetch(request, server.requestIP(request)?.address ?? ""),
   });
@@ -144,6 +189,7 @@ export async function start(config: Config) {
     await server.stop(false);
     policy.close();
     ipLists.close();
+    oidc?.close();
     await stores.health.close();
     logger.flush();
     process.exit(0);

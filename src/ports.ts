@@ -11,7 +11,8 @@ export interface DecisionStateQuery {
   sessionId: string | undefined;
   /** User id, when the identity came from a bearer JWT (no session). */
   userId: string | undefined;
-  clientIp: string;
+  /** The client's network (RequestFacts.clientKey): the "ip" rate counter and IP reputation key. */
+  clientKey: string;
   now: number;
   /** Sliding window for the rate counters; undefined = do not count (e.g. no rate limits set). */
   rateWindowMs: number | undefined;
@@ -41,8 +42,17 @@ export type NewSession = Omit<
   "id" | "createdAt" | "lastSeenAt" | "lastLat" | "lastLon" | "lastLocatedAt"
 >;
 
+/** What may change on a live session: anything but its user (a user's sessions live together). */
+export type SessionPatch = Partial<Omit<NewSession, "userId">>;
+
+/** Default of config session.max_per_user: live sessions per user before the oldest is revoked. */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 50;
+
 export interface SessionStore {
-  /** Creates a session and returns its secret cookie token (shown once) and the stored record. */
+  /**
+   * Creates a session and returns its secret cookie token (shown once) and the stored record.
+   * When the user already holds the maximum of live sessions, the oldest are revoked first.
+   */
   create(input: NewSession, now: number, absoluteTtlMs: number): Promise<{ token: string; session: Session }>;
   get(sessionId: string): Promise<Session | undefined>;
   /**
@@ -51,12 +61,12 @@ export interface SessionStore {
    */
   rotate(
     sessionId: string,
-    patch: Partial<NewSession>,
+    patch: SessionPatch,
     now: number,
     absoluteTtlMs: number,
   ): Promise<{ token: string; session: Session } | undefined>;
   /** Applies `patch` to a live session; false when it does not exist. */
-  update(sessionId: string, patch: Partial<NewSession>): Promise<boolean>;
+  update(sessionId: string, patch: SessionPatch): Promise<boolean>;
   delete(sessionId: string): Promise<boolean>;
   listByUser(userId: string): Promise<Session[]>;
   /** Deletes every session of the user; returns how many there were. */
@@ -102,7 +112,8 @@ export interface CredentialUse {
 export interface CredentialStore {
   listByUser(userId: string): Promise<StoredCredential[]>;
   get(credentialId: string): Promise<StoredCredential | undefined>;
-  add(credential: StoredCredential): Promise<void>;
+  /** Registers a passkey; false (nothing written) when its id is already registered to anyone. */
+  add(credential: StoredCredential): Promise<boolean>;
   /**
    * Stores what an assertion reported: the new signature counter, the use time and the backup
    * state (a passkey can become synced after enrollment). false when the credential is gone.
@@ -134,6 +145,35 @@ export interface ReplayGuard {
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
+/**
+ * What Vigil keeps about users who sign in through an OIDC identity provider: which IdP subject
+ * owns which Vigil user, which user an IdP session belongs to (back-channel logout), and the
+ * groups each IdP gave a user (kept apart from the groups set in Vigil).
+ */
+export interface FederationStore {
+  /**
+   * Binds the IdP subject and the Vigil user to each other on their first sign-in through this
+   * provider. "subject_taken": the subject already belongs to another user; "user_taken": the
+   * user already belongs to another subject of this provider (e.g. a renamed IdP account now
+   * claiming someone else's user name).
+   */
+  bindSubject(
+    provider: string,
+    subject: string,
+    userId: string,
+  ): Promise<"ok" | "subject_taken" | "user_taken">;
+  userOfSubject(provider: string, subject: string): Promise<string | undefined>;
+  /** Remembers which user an IdP session id belongs to, for a logout that names only the sid. */
+  rememberSid(provider: string, sid: string, userId: string, ttlMs: number): Promise<void>;
+  userOfSid(provider: string, sid: string): Promise<string | undefined>;
+  /**
+   * Replaces the groups `provider` gave the user, keeping every group set in Vigil itself; the
+   * user's groups become (Vigil-set groups) ∪ (this provider's groups). Returns them, or undefined
+   * when the user does not exist.
+   */
+  syncGroups(userId: string, provider: string, groups: readonly string[]): Promise<string[] | undefined>;
+}
+
 export interface StoreHealth {
   /** Resolves when the store answers; rejects (or resolves false) when it does not. */
   ping(): Promise<boolean>;
@@ -150,11 +190,15 @@ export interface Stores {
   oneTime: OneTimeStore;
   counters: CounterStore;
   replay: ReplayGuard;
+  federation: FederationStore;
   health: StoreHealth;
 }
 
-/** Key for the dynamic IP reputation counter in CounterStore; read by the decision script too. */
-export const ipReputationKey = (ip: string): string => `iprep:${ip}`;
+/**
+ * Key for the dynamic IP reputation counter in CounterStore; read by the decision script too.
+ * Takes a client key (net/client-prefix.ts), so reputation follows the client's network.
+ */
+export const ipReputationKey = (clientKey: string): string => `iprep:${clientKey}`;
 
 /** Verifies bearer JWTs from configured issuers (signature results cached until exp). */
 export interface BearerVerifier {

@@ -5,9 +5,14 @@
  * Exit codes: 0 done; 1 the operation failed (unknown user/session/passkey, store unreachable);
  * 2 usage or configuration error (including "no REDIS_URL" for commands that need the store).
  */
-import { createRedisClient, createRedisStores, waitForRedis } from "../adapters/redis/index.ts";
+import {
+  createRedisStores,
+  createStoreClient,
+  type RedisClient,
+  waitForRedis,
+} from "../adapters/redis/index.ts";
+import { type AdminOperations, createAdminOperations } from "../admin/operations.ts";
 import { type Config, loadConfig } from "../config/load.ts";
-import { type AdminOperations, createAdminOperations } from "../http/admin/operations.ts";
 import type { Stores } from "../ports.ts";
 
 export class CliError extends Error {
@@ -31,6 +36,8 @@ export interface CliContext extends CliIo {
   config(): Config;
   /** The configured shared store; CliError(2) when no REDIS_URL/redis.url is set. */
   stores(): Promise<Stores>;
+  /** The Redis client behind stores() (for store maintenance such as migrate-keys). */
+  redis(): Promise<RedisClient>;
   /** The admin verbs (same code as the admin API) over the store. */
   ops(): Promise<AdminOperations>;
   clock(): number;
@@ -54,6 +61,7 @@ export function createCliContext(
 ): CliContext {
   let config: Config | undefined;
   let stores: Stores | undefined;
+  let redis: RedisClient | undefined;
   const getConfig = () => {
     config ??= loadConfig(env);
     return config;
@@ -70,7 +78,7 @@ export function createCliContext(
           "cannot reach; use the admin API (/admin/*) of that server instead.",
       );
     }
-    const client = createRedisClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
+    const client = createStoreClient(url, { commandTimeoutMs: Math.max(cfg.redis.command_timeout, 2_000) });
     client.on("error", () => {}); // reported below, once, instead of on every retry
     try {
       await waitForRedis(client, 3_000);
@@ -78,7 +86,8 @@ export function createCliContext(
       client.disconnect();
       throw new CliError(1, `redis at ${redactUrl(url)} is not reachable`);
     }
-    stores = createRedisStores(client, cfg.redis.prefix);
+    stores = createRedisStores(client, cfg.redis.prefix, { maxSessionsPerUser: cfg.session.max_per_user });
+    redis = client;
     return stores;
   };
   return {
@@ -86,6 +95,10 @@ export function createCliContext(
     env,
     config: getConfig,
     stores: getStores,
+    async redis() {
+      await getStores();
+      return redis!;
+    },
     async ops() {
       const cfg = getConfig();
       return createAdminOperations({ stores: await getStores(), config: cfg, clock: Date.now });

@@ -7,26 +7,24 @@
  */
 import type { Config } from "../config/load.ts";
 import { effectiveAction } from "../core/decide.ts";
-import { type IdentityState, identityFromSession } from "../core/identity.ts";
-import { Reason } from "../core/reasons.ts";
-import {
-  type AddressOptions,
-  type Decision,
-  NO_RISK,
-  type RateCounts,
-  type RequestFacts,
-  type RiskAssessment,
-  type RiskThresholds,
-  type Session,
-  type User,
+import { evaluate, evaluationSettings, needsDecisionState, type StoredState } from "../core/evaluate.ts";
+import type { IdentityState } from "../core/identity.ts";
+import type {
+  AddressOptions,
+  Decision,
+  RateCounts,
+  RequestFacts,
+  RiskAssessment,
+  RiskThresholds,
+  Session,
+  User,
 } from "../core/types.ts";
-import { decideRequest, decisionSettings, needsDecisionState } from "../http/forward-auth/handler.ts";
 import { parseAddressOptions, parseForwardedRequest } from "../http/forward-auth/request.ts";
 import { toResponse } from "../http/forward-auth/response.ts";
+import { clientKey } from "../net/client-prefix.ts";
 import type { Policy } from "../policy/compile.ts";
 import { routeRequest } from "../policy/engine.ts";
 import { ipReputationKey, type Stores } from "../ports.ts";
-import { assessRisk } from "../risk/engine.ts";
 import { type GeoPoint, type IpListMatcher, RiskSignalName } from "../risk/types.ts";
 import { hashUserAgent } from "../risk/user-agent-hash.ts";
 
@@ -126,7 +124,7 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
   const { config, policy, now } = deps;
   const url = parseUrl(request.url);
   const userAgent = request.userAgent ?? DEFAULT_UA;
-  const factsFor = (browser: boolean) => parseFacts(url, request, userAgent, browser);
+  const factsFor = (browser: boolean) => parseFacts(url, request, userAgent, browser, config);
   const facts = factsFor(request.browser === true);
 
   const addressQuery = request.address ? new URL(request.address, "http://vigil").searchParams : undefined;
@@ -143,19 +141,16 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
   if (!route.ok) throw new ExplainError(`--url: ${route.error}`);
   const rule = route.rule;
   const location = deps.geo(facts.clientIp);
-  const { timeouts, stepUp } = decisionSettings(config);
 
   const riskEvaluated = needsDecisionState(rule, options);
-  let identity: IdentityState = { kind: "anonymous", reason: Reason.noCredentials };
   let identitySource: ExplainReport["identity"]["source"] = "none";
   let session: Session | undefined;
   let user: User | undefined;
   let ipReputation = 0;
   const requests = Math.max(1, request.requests ?? 1);
   const rate: RateCounts = { session: requests, user: requests, ip: requests };
-  let risk = NO_RISK;
   if (riskEvaluated) {
-    if (deps.stores) ipReputation = await deps.stores.counters.get(ipReputationKey(facts.clientIp));
+    if (deps.stores) ipReputation = await deps.stores.counters.get(ipReputationKey(facts.clientKey));
     if (!request.anonymous) {
       const userId = request.user ?? "someone";
       if (deps.stores && request.user !== undefined) {
@@ -176,27 +171,29 @@ export async function explainRequest(request: ExplainRequest, deps: ExplainDeps)
         country: (request.sessionCountry ?? location?.country ?? "").toUpperCase(),
         uaHash: hashUserAgent(request.sessionUserAgent ?? userAgent),
       });
-      identity = identityFromSession(session, user, now, timeouts);
     } else {
       // Without a session only the address is counted.
       rate.session = 0;
       rate.user = 0;
     }
-    risk = assessRisk(
-      {
-        now,
-        clientIp: facts.clientIp,
-        location,
-        session: identity.kind === "known" ? identity.session : undefined,
-        userAgentHash: hashUserAgent(facts.userAgent),
-        rate,
-        ipReputation,
-      },
-      { config: config.risk, lists: deps.lists },
-    );
   }
-
-  const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
+  const state: StoredState = { session, user, rate, ipReputation };
+  const { identity, risk, decision } = evaluate(
+    {
+      facts,
+      options,
+      policy,
+      rule,
+      lists: deps.lists,
+      now,
+      credential: session ? "session" : "none",
+      claims: undefined,
+      state,
+      location,
+      userAgentHash: hashUserAgent(facts.userAgent),
+    },
+    evaluationSettings(config),
+  );
 
   const settings = { publicOrigin: config.publicOrigin };
   const requested = request.browser === true ? "browser" : "api";
@@ -258,7 +255,13 @@ function parseUrl(text: string): URL {
 }
 
 /** The request as Traefik would forward it, through the server's own parser. */
-function parseFacts(url: URL, request: ExplainRequest, userAgent: string, browser: boolean): RequestFacts {
+function parseFacts(
+  url: URL,
+  request: ExplainRequest,
+  userAgent: string,
+  browser: boolean,
+  config: Config,
+): RequestFacts {
   const headers: Record<string, string> = {
     "x-forwarded-method": (request.method ?? "GET").toUpperCase(),
     "x-forwarded-proto": url.protocol.slice(0, -1),
@@ -271,9 +274,14 @@ function parseFacts(url: URL, request: ExplainRequest, userAgent: string, browse
   const parsed = parseForwardedRequest((name) => headers[name], {
     peer: request.ip,
     isTrustedProxy: () => false,
+    clientKey: (ip) => clientKey(ip, config.client_prefix),
   });
   if (!parsed.ok) {
-    const field = parsed.error.startsWith("peer") ? "--ip: not an IP address" : `--url: ${parsed.error}`;
+    const field = parsed.error.startsWith("peer")
+      ? "--ip: not an IP address"
+      : parsed.tooLarge
+        ? `--ua: ${parsed.error}`
+        : `--url: ${parsed.error}`;
     throw new ExplainError(field);
   }
   return parsed.value;

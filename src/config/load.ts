@@ -20,6 +20,8 @@ export interface Config extends FileConfig {
   rpId: string;
   /** Where the config came from, for the start-up log. */
   source: string;
+  /** Client secret of each OIDC provider, by provider id (a secret: never log it). */
+  oidcClientSecrets: Record<string, string>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -64,8 +66,48 @@ function readFile(env: Env): { raw: Record<string, unknown>; source: string } {
   return { raw: parsed as Record<string, unknown>, source: path };
 }
 
+/** Each provider's client secret, from its environment variable or file; a missing one stops the start. */
+function readClientSecrets(file: FileConfig, env: Env): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  file.oidc.providers.forEach((provider, i) => {
+    const field = `oidc.providers.${i}`;
+    const issuer = new URL(provider.issuer);
+    const loopback =
+      ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname) || issuer.hostname.endsWith(".localhost");
+    if (issuer.protocol !== "https:" && !(issuer.protocol === "http:" && loopback)) {
+      throw new ConfigError(
+        `${field}.issuer: must be https:// (plain http only on localhost), got ${issuer.origin}`,
+      );
+    }
+    let secret: string | undefined;
+    if (provider.client_secret_env !== undefined) {
+      secret = env[provider.client_secret_env];
+      if (!secret) {
+        throw new ConfigError(
+          `${field}.client_secret_env: the environment variable ${provider.client_secret_env} is not set`,
+        );
+      }
+    } else if (provider.client_secret_file !== undefined) {
+      try {
+        secret = readFileSync(provider.client_secret_file, "utf8").trim();
+      } catch (error) {
+        throw new ConfigError(
+          `${field}.client_secret_file: cannot read it (${(error as NodeJS.ErrnoException).code})`,
+        );
+      }
+      if (!secret) throw new ConfigError(`${field}.client_secret_file: the file is empty`);
+    }
+    secrets[provider.id] = secret ?? "";
+  });
+  return secrets;
+}
+
 /** Validates raw config (already merged with env) and derives the resolved values. */
-export function resolveConfig(raw: Record<string, unknown>, source = "inline"): Config {
+export function resolveConfig(
+  raw: Record<string, unknown>,
+  source = "inline",
+  env: Env = process.env,
+): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
@@ -101,6 +143,7 @@ export function resolveConfig(raw: Record<string, unknown>, source = "inline"): 
     cookieSecure: !(publicUrl.protocol === "http:" && isLocal),
     rpId,
     source,
+    oidcClientSecrets: readClientSecrets(file, env),
   };
 }
 
@@ -111,5 +154,5 @@ export function loadConfig(env: Env = process.env): Config {
     const value = env[name];
     if (value !== undefined && value !== "") apply(raw, value);
   }
-  return resolveConfig(raw, source);
+  return resolveConfig(raw, source, env);
 }

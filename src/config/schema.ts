@@ -3,6 +3,8 @@
  * secure default, so an empty file (or none) is a valid single-replica setup on localhost.
  */
 import { z } from "zod";
+import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
+import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
@@ -19,9 +21,15 @@ const duration = (fallback: string) =>
       }
     });
 
-const cidr = z
-  .string()
-  .regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, "must be an IP address or CIDR, e.g. 10.0.0.0/8 or fd00::/8");
+/** Checked with the parser the server uses (src/net), so `vigil check` and the start agree. */
+const cidr = z.string().superRefine((text, ctx) => {
+  if (parseCidr(text.trim()) === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(text)} is not an IP address or CIDR (prefix at most /32 for IPv4, /128 for IPv6), e.g. 10.0.0.0/8 or fd00::/8`,
+    });
+  }
+});
 
 const ipListSchema = z.object({
   name: z.string().min(1),
@@ -51,6 +59,80 @@ const keySourceSchema = z
     message: "needs jwks_url or keys",
   });
 
+/** A group, acr or amr value an issuer is trusted to assert; it must survive a comma-joined header. */
+const headerListItem = z
+  .string()
+  .regex(HEADER_LIST_ITEM, "must be 1-128 printable ASCII characters without spaces or commas");
+
+/** A bearer-token issuer and how far its tokens are believed (src/core/token-trust.ts). */
+const jwtIssuerSchema = z
+  .object({
+    /** Namespace of the issuer's subjects: a token's user is `<id>:<sub>` unless subjects is local. */
+    id: z
+      .string({ error: "required: a short name (e.g. corp, partner) that namespaces the issuer's users" })
+      .regex(ISSUER_ID, "must be 1-64 of a-z, 0-9, '.', '_', '-' (starting with a letter or digit)"),
+    issuer: z.string().min(1),
+    audience: z.union([z.string(), z.array(z.string())]),
+    keys: keySourceSchema,
+    algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+    groups_claim: z.string().default("groups"),
+    /** "local": `sub` names a local user, whose live status and groups apply. */
+    subjects: z.enum(["namespaced", "local"]).default("namespaced"),
+    /** Token groups believed for namespaced subjects; any other group in the token is dropped. */
+    allowed_groups: z.array(headerListItem).default([]),
+    /** acr values believed; any other acr counts as none (it never satisfies a step-up). */
+    acr_values: z.array(headerListItem).default([]),
+    /** amr values believed; the others are dropped. */
+    amr_values: z.array(headerListItem).default([]),
+  })
+  .refine((issuer) => issuer.subjects !== "local" || issuer.allowed_groups.length === 0, {
+    message: "allowed_groups has no effect with subjects: local (the user store's groups apply)",
+    path: ["allowed_groups"],
+  });
+
+/** One OpenID Connect identity provider users can sign in (and step up) with. */
+export const oidcProviderSchema = z
+  .object({
+    /** Used in URLs: /oidc/<id>/login, /oidc/<id>/callback, /oidc/<id>/backchannel-logout. */
+    id: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9_-]{0,31}$/,
+        "must be 1-32 of a-z, 0-9, _ and -, starting with a letter or digit",
+      ),
+    /** Button text on the sign-in page. */
+    name: z.string().min(1).max(64),
+    /** Issuer URL; its /.well-known/openid-configuration is fetched at start and refreshed. */
+    issuer: z.url(),
+    client_id: z.string().min(1),
+    /** The client secret comes from an environment variable or a file, never inline. */
+    client_secret_env: z.string().min(1).optional(),
+    client_secret_file: z.string().min(1).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a scope token"))
+      .default(["openid", "profile", "email"])
+      .refine((scopes) => scopes.includes("openid"), { message: "must include openid" }),
+    /** ID-token claim that names the Vigil user; unset = preferred_username, then email, then sub. */
+    user_claim: z.string().min(1).optional(),
+    groups_claim: z.string().min(1).default("groups"),
+    /** Keep only IdP groups starting with this prefix (the prefix is kept). */
+    groups_prefix: z.string().min(1).optional(),
+    /** Email domains admitted (the email claim must be verified); empty = any. */
+    allowed_domains: z.array(z.string().min(1)).default([]),
+    /** IdP groups admitted (any of); empty = any. */
+    allowed_groups: z.array(z.string().min(1)).default([]),
+    /** jit: create the Vigil user on first sign-in; existing: only users Vigil already knows. */
+    provisioning: z.enum(["jit", "existing"]).default("existing"),
+    /** acr values asked for when a step-up goes through this IdP; empty = no step-up through it. */
+    stepup_acr_values: z.array(z.string().min(1)).default([]),
+    /** POST /logout also sends the browser to the IdP's end_session_endpoint, when it has one. */
+    end_session: z.boolean().default(true),
+  })
+  .strict()
+  .refine((p) => (p.client_secret_env === undefined) !== (p.client_secret_file === undefined), {
+    message: "needs exactly one of client_secret_env or client_secret_file",
+  });
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -60,6 +142,27 @@ export const configSchema = z
     policy_path: z.string().optional(),
     /** CIDRs of the proxies whose X-Forwarded-For is believed. Empty = only the peer address counts. */
     trusted_proxies: z.array(cidr).default([]),
+    /**
+     * Per-client controls (ceremony start limits, failure bans, /auth rate limits, dynamic IP
+     * reputation) count per network of this size: an IPv6 client can rotate inside its /64.
+     */
+    client_prefix: z
+      .object({
+        ipv4: z
+          .number()
+          .int()
+          .min(16, "shorter than /16 would put whole providers in one bucket")
+          .max(32)
+          .default(32),
+        ipv6: z
+          .number()
+          .int()
+          .min(32, "shorter than /32 would put whole providers in one bucket")
+          .max(128)
+          .default(64),
+      })
+      .strict()
+      .prefault({}),
     /** Hosts (exact or *.suffix) that `rd` may point at, besides the cookie domain and policy hosts. */
     protected_hosts: z.array(z.string()).default([]),
     cookie: z
@@ -75,6 +178,8 @@ export const configSchema = z
         absolute_timeout: duration("12h"),
         /** acr of a session created by a passkey sign-in (a step-up raises it to stepup.acr). */
         signin_acr: z.string().min(1).default("passkey"),
+        /** Live sessions per user; a new sign-in beyond it revokes the user's oldest session. */
+        max_per_user: z.number().int().min(1).max(1000).default(50),
       })
       .prefault({}),
     stepup: z
@@ -90,7 +195,11 @@ export const configSchema = z
     redis: z
       .object({
         url: z.string().optional(),
-        prefix: z.string().default("vigil:"),
+        /** Braces would become part of the Redis Cluster hash tag of every key. */
+        prefix: z
+          .string()
+          .regex(/^[^{}]*$/, "must not contain { or }")
+          .default("vigil:"),
         command_timeout: duration("500ms"),
         /** Security writes wait for this many replicas (WAIT), or answer 503 "not confirmed, retry". */
         write_confirmation: z
@@ -102,6 +211,11 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Decision calls leave in reply-clocked batches (one socket write per batch); false sends
+         * each as a plain EVALSHA on the auto-pipelined client (ioredis's public API only).
+         */
+        batching: z.boolean().default(true),
       })
       .prefault({}),
     admin: z
@@ -123,7 +237,10 @@ export const configSchema = z
     bootstrap: z
       .object({
         /** With an empty user store, `bun start` prints a one-time enrollment link for this user. */
-        admin_user: z.string().default("admin"),
+        admin_user: z
+          .string()
+          .default("admin")
+          .refine(isLocalUserId, "must be 1-256 characters without ':' or control characters"),
         admin_groups: z.array(z.string()).default(["admins"]),
       })
       .prefault({}),
@@ -135,6 +252,11 @@ export const configSchema = z
         /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
         max_starts: z.number().int().min(1).default(30),
         start_window: duration("1m"),
+        /**
+         * Challenges stored at once across all clients (bounds Redis whatever the number of
+         * client networks); past it, ceremony starts answer 503 with Retry-After.
+         */
+        max_challenges: z.number().int().min(1).default(10_000),
       })
       .prefault({}),
     risk: z
@@ -181,16 +303,14 @@ export const configSchema = z
     jwt: z
       .object({
         issuers: z
-          .array(
-            z.object({
-              issuer: z.string().min(1),
-              audience: z.union([z.string(), z.array(z.string())]),
-              keys: keySourceSchema,
-              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
-              groups_claim: z.string().default("groups"),
-            }),
-          )
-          .default([]),
+          .array(jwtIssuerSchema)
+          .default([])
+          .refine((issuers) => new Set(issuers.map((i) => i.id)).size === issuers.length, {
+            message: "issuer ids must be unique (each names its own subject namespace)",
+          })
+          .refine((issuers) => new Set(issuers.map((i) => i.issuer)).size === issuers.length, {
+            message: "each issuer may be listed once",
+          }),
         clock_skew: duration("30s"),
         jwks_cache: duration("10m"),
         /** An unknown kid refetches the JWKS (key rotation), at most once per cooldown. */
@@ -211,6 +331,24 @@ export const configSchema = z
           .default([]),
         jti_ttl: duration("7d"),
         max_age: duration("1h"),
+      })
+      .prefault({}),
+    oidc: z
+      .object({
+        providers: z
+          .array(oidcProviderSchema)
+          .default([])
+          .refine((providers) => new Set(providers.map((p) => p.id)).size === providers.length, {
+            message: "provider ids must be unique (they are part of the URLs)",
+          }),
+        /** How long a sign-in at the IdP may take, from the button to the callback. */
+        flow_ttl: duration("10m"),
+        /** Discovery documents are refetched this often (and retried sooner while unreachable). */
+        discovery_refresh: duration("1h"),
+        /** Leeway for the IdP's clock in ID and logout tokens. */
+        clock_skew: duration("30s"),
+        /** A sign-in at most this old may register a passkey without an enrollment link. */
+        passkey_enrollment_window: duration("5m"),
       })
       .prefault({}),
     log: z

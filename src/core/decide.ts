@@ -14,6 +14,8 @@ export interface StepUpSettings {
   immediateGraceMs: number;
   /** How recent a step-up answers a risk-triggered challenge (also bound to the same client IP). */
   riskMaxAgeMs: number;
+  /** acr values an identity provider's step-up grants (its stepup_acr_values): they count as a step-up too. */
+  idpAcrs?: readonly string[];
 }
 
 export interface DecideInput {
@@ -64,26 +66,38 @@ function missingRequirement(
   return undefined;
 }
 
-const SINGLE_REASONS = new Map<string, string[]>();
+const SINGLE_REASONS = new Map<string, readonly string[]>();
 
 /**
  * `[reason]`, one shared frozen array per reason code: most decisions carry a single fixed reason,
  * and nothing downstream modifies a decision's reasons.
  */
-function only(reason: string): string[] {
+function only(reason: string): readonly string[] {
   let reasons = SINGLE_REASONS.get(reason);
   if (reasons === undefined) {
-    reasons = Object.freeze([reason]) as unknown as string[];
+    reasons = Object.freeze([reason]);
     SINGLE_REASONS.set(reason, reasons);
   }
   return reasons;
 }
 
-function stepUpAge(identity: Identity, now: number, acr: string): number {
-  if (identity.stepUpAt <= 0 || identity.acr !== acr) return Number.POSITIVE_INFINITY;
-  return now - identity.stepUpAt;
+/** Age of the identity's last step-up of an accepted kind (a passkey's acr, an IdP's acrs). */
+function stepUpAge(
+  identity: Identity,
+  now: number,
+  stepUp: StepUpSettings,
+  via: "passkey" | "idp" | undefined,
+): number {
+  if (identity.stepUpAt <= 0) return Number.POSITIVE_INFINITY;
+  const byPasskey = via !== "idp" && identity.acr === stepUp.acr;
+  const byIdp = via !== "passkey" && stepUp.idpAcrs !== undefined && stepUp.idpAcrs.includes(identity.acr);
+  return byPasskey || byIdp ? now - identity.stepUpAt : Number.POSITIVE_INFINITY;
 }
 
+/**
+ * The decision, pure: the matched rule (tightened by the address options), the caller's identity,
+ * the risk assessment and the time give allow, sign-in, step-up, deny or rate-limited, with the reason.
+ */
 export function decide(input: DecideInput): Decision {
   const { rule, risk, now, stepUp } = input;
   const { action, maxAgeMs } = effectiveAction(rule, input.options);
@@ -126,15 +140,17 @@ export function decide(input: DecideInput): Decision {
     return { kind: "deny", rule: ruleName, reasons: only(Reason.riskTooHigh), identity };
   }
 
-  const age = stepUpAge(identity, now, stepUp.acr);
+  const age = stepUpAge(identity, now, stepUp, undefined);
   if (action === "stepup") {
     const window = maxAgeMs === 0 ? stepUp.immediateGraceMs : maxAgeMs;
-    if (age > window) {
+    const via = rule.stepUpVia;
+    if ((via === undefined ? age : stepUpAge(identity, now, stepUp, via)) > window) {
       return {
         kind: "stepup",
         rule: ruleName,
         maxAgeSec: Math.floor(maxAgeMs / 1000),
-        acrValues: stepUp.acr,
+        acrValues: via === "idp" && stepUp.idpAcrs?.length ? stepUp.idpAcrs.join(" ") : stepUp.acr,
+        via,
         reasons: only(identity.stepUpAt > 0 ? Reason.stepUpStale : Reason.stepUpRequired),
         identity,
       };

@@ -15,6 +15,10 @@ export interface SessionTimeouts {
   absoluteMs: number;
 }
 
+/**
+ * Who a session cookie stands for now: anonymous (no, expired or orphaned session), suspended,
+ * or known, from the session and user records read live and the idle/absolute time-outs.
+ */
 export function identityFromSession(
   session: Session | undefined,
   user: User | undefined,
@@ -40,25 +44,35 @@ export function identityFromSession(
   return { kind: "known", identity, session };
 }
 
-/** Claims of a verified bearer JWT, as the identity layer hands them over. */
+/**
+ * A verified bearer token after its issuer's trust settings were applied (src/core/token-trust.ts):
+ * only what Vigil believes of it.
+ */
 export interface TokenClaims {
-  sub: string;
+  /** A local user id (the issuer names local users) or `<issuer id>:<sub>`. */
+  userId: string;
+  /** True when userId names a local user: that user's live status and groups then apply. */
+  localUser: boolean;
+  /** Groups believed from the token (always empty for a local user: the store's groups apply). */
   groups: string[];
+  /** "" unless the issuer is trusted to assert this acr. */
   acr: string;
   amr: string[];
-  /** auth_time in ms; 0 when the token has none. */
+  /** auth_time in ms; 0 when the token has none. Never later than now plus the clock skew. */
   authAt: number;
 }
 
 /**
- * A token's subject is looked up live in the user store on every request, so suspension and group
- * changes apply to tokens at once: for a known user the store's status and groups are authoritative.
- * A subject the store does not know (a user managed only by the issuer) gets the token's groups.
+ * A token naming a local user is resolved live against the user store on every request, so
+ * suspension and group changes apply to tokens at once; a local user the store does not know is
+ * no one. A namespaced identity is the issuer's own user: it has the token's allowed groups and
+ * nothing from the store.
  */
 export function identityFromToken(claims: TokenClaims, user: User | undefined): IdentityState {
+  if (claims.localUser && !user) return { kind: "anonymous", reason: Reason.userUnknown };
   const identity: Identity = {
-    userId: claims.sub,
-    groups: user ? user.groups : claims.groups,
+    userId: claims.userId,
+    groups: claims.localUser && user ? user.groups : claims.groups,
     acr: claims.acr,
     amr: claims.amr,
     authAt: claims.authAt,
@@ -67,6 +81,6 @@ export function identityFromToken(claims: TokenClaims, user: User | undefined): 
     source: "jwt",
     sessionId: undefined,
   };
-  if (user && user.status !== "active") return { kind: "suspended", identity };
+  if (claims.localUser && user && user.status !== "active") return { kind: "suspended", identity };
   return { kind: "known", identity, session: undefined };
 }

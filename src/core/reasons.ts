@@ -30,6 +30,7 @@ export const Reason = {
   rateLimited: "rate_limited",
   storeUnavailable: "store_unavailable",
   badRequest: "bad_request",
+  headerTooLarge: "header_too_large",
 } as const;
 
 export type ReasonCode = (typeof Reason)[keyof typeof Reason];

@@ -19,6 +19,11 @@ export interface RequestFacts {
   query: string;
   /** The client's address after walking X-Forwarded-For through trusted proxies. */
   clientIp: string;
+  /**
+   * The client's network for per-client counters, bans and reputation: clientIp cut to
+   * client_prefix (e.g. "2001:db8:1:2::/64"; an IPv4 address by default). See net/client-prefix.ts.
+   */
+  clientKey: string;
   userAgent: string;
   /** True for a navigation that can follow a redirect to a page (Accept has text/html, GET/HEAD). */
   isBrowser: boolean;
@@ -30,6 +35,8 @@ export interface RequestFacts {
   bearerToken: string | undefined;
   /** The original absolute URL, e.g. https://app.example.com/a?b=1 */
   originalUrl: string;
+  /** Length of the larger header values read (host, URI, Accept, User-Agent, Cookie, Authorization). */
+  headerBytes: number;
 }
 
 /** Options carried on the forwardAuth address itself, e.g. /auth?stepup=300&group=admins. */
@@ -37,7 +44,7 @@ export interface AddressOptions {
   /** Demand a passkey check no older than this many seconds. */
   stepUpMaxAgeSec: number | undefined;
   /** Demand membership of every one of these groups. */
-  groups: string[];
+  groups: readonly string[];
 }
 
 export type UserStatus = "active" | "suspended";
@@ -74,6 +81,18 @@ export interface Session {
   /** Last request of any kind, located or not (idle timeout). */
   lastSeenAt: number;
   createdAt: number;
+  /** Set when the session came from a sign-in at an OIDC identity provider. */
+  federation?: SessionFederation | undefined;
+}
+
+/** Which identity provider signed a session in: what its back-channel logout names. */
+export interface SessionFederation {
+  /** The provider's id in the configuration. */
+  provider: string;
+  /** The IdP's `sub` for the user. */
+  subject: string;
+  /** The IdP's session id (`sid`), "" when the IdP sent none. */
+  sid: string;
 }
 
 /** Who is asking, after identity resolution (session cookie or bearer JWT). */
@@ -112,7 +131,7 @@ export interface RiskReason {
 
 export interface RiskAssessment {
   score: number;
-  reasons: RiskReason[];
+  reasons: readonly RiskReason[];
   /** A signal that denies outright regardless of score (e.g. a blocklisted IP). */
   block: { signal: string; detail: string } | undefined;
   /** A hard rate limit was crossed: answer 429 with this Retry-After. */
@@ -122,7 +141,7 @@ export interface RiskAssessment {
 /** No evidence at all; shared (frozen) by every decision that assessed nothing or found nothing. */
 export const NO_RISK: RiskAssessment = Object.freeze({
   score: 0,
-  reasons: Object.freeze([]) as unknown as RiskReason[],
+  reasons: Object.freeze([]),
   block: undefined,
   rateLimitedForSec: undefined,
 });
@@ -134,19 +153,21 @@ export type Decision =
       rule: string;
       identity: Identity | undefined;
       risk: RiskAssessment;
-      reasons: string[];
+      reasons: readonly string[];
     }
-  | { kind: "login"; rule: string; reasons: string[] }
+  | { kind: "login"; rule: string; reasons: readonly string[] }
   | {
       kind: "stepup";
       rule: string;
       maxAgeSec: number;
       acrValues: string;
-      reasons: string[];
+      /** The one kind of check that answers it (the rule's via); undefined = a passkey or the IdP. */
+      via?: "passkey" | "idp" | undefined;
+      reasons: readonly string[];
       identity: Identity;
     }
-  | { kind: "deny"; rule: string; reasons: string[]; identity: Identity | undefined }
-  | { kind: "rate_limited"; rule: string; retryAfterSec: number; reasons: string[] }
-  | { kind: "unavailable"; rule: string; reasons: string[] };
+  | { kind: "deny"; rule: string; reasons: readonly string[]; identity: Identity | undefined }
+  | { kind: "rate_limited"; rule: string; retryAfterSec: number; reasons: readonly string[] }
+  | { kind: "unavailable"; rule: string; reasons: readonly string[] };
 
 export type DecisionKind = Decision["kind"];

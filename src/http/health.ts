@@ -1,9 +1,10 @@
 /** Ops endpoints: liveness, readiness (store + policy), Prometheus metrics. */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { Metrics } from "../observe/metrics.ts";
 import type { Policy } from "../policy/compile.ts";
 import type { StoreHealth } from "../ports.ts";
 import { storeFailureCause } from "../store-errors.ts";
+import type { AppEnv } from "./app-env.ts";
 
 export interface HealthDeps {
   health: StoreHealth;
@@ -11,8 +12,9 @@ export interface HealthDeps {
   metrics: Metrics;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
-export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
+/** The ops routes as a sub-app, mounted at the root. */
+export function healthRoutes(deps: HealthDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
     // Why the store is not ready, as a cause code (e.g. out_of_memory), not the raw error, which
@@ -34,4 +36,5 @@ export function registerHealthRoutes(app: Hono<any>, deps: HealthDeps): void {
     const text = await deps.metrics.registry.metrics();
     return c.text(text, 200, { "content-type": deps.metrics.registry.contentType });
   });
+  return app;
 }

@@ -5,8 +5,10 @@
  *   not list is refused without touching any key.
  * - Per issuer: audience, allowed algorithms, keys (JWKS URL with cache, cooldown and rotation, or
  *   static JWK/PEM keys), clock tolerance = jwt.clock_skew. `exp` and `sub` are required.
- * - Claims → TokenClaims: groups from the issuer's groups_claim (array, or a space/comma separated
+ * - Claims → StatedClaims: groups from the issuer's groups_claim (array, or a space/comma separated
  *   string; a dotted name reaches into objects, e.g. "realm_access.roles"), acr, amr, auth_time.
+ *   Then the issuer's trust settings (src/core/token-trust.ts) decide which user the token names
+ *   and which groups, acr and amr are believed; a token they refuse is invalid.
  * - Speed: a verified token's claims are cached under the token's SHA-256 until
  *   min(exp, now + jwt.jwks_cache), in a bounded map. Only the cryptographic verification is
  *   cached: /auth still reads the user's status and groups live from the store on every request.
@@ -17,6 +19,7 @@ import { createHash } from "node:crypto";
 import { decodeJwt, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config/load.ts";
 import type { TokenClaims } from "../core/identity.ts";
+import { type IssuerTrust, type StatedClaims, trustToken } from "../core/token-trust.ts";
 import type { BearerVerifier } from "../ports.ts";
 import { createKeyResolver, isInvalidTokenError, verifyJwt } from "./key-source.ts";
 
@@ -32,6 +35,7 @@ export interface BearerVerifierOptions {
 
 interface Issuer {
   config: IssuerConfig;
+  trust: IssuerTrust;
   getKey: JWTVerifyGetKey;
 }
 
@@ -61,8 +65,8 @@ export function stringList(value: unknown): string[] {
   return [];
 }
 
-/** Maps verified claims to what the identity layer needs. */
-export function toTokenClaims(payload: JWTPayload, groupsClaim: string): TokenClaims {
+/** Reads the claims the identity layer uses from a verified payload, as the token states them. */
+export function toTokenClaims(payload: JWTPayload, groupsClaim: string): StatedClaims {
   const authTime = payload.auth_time;
   return {
     sub: payload.sub as string,
@@ -73,6 +77,18 @@ export function toTokenClaims(payload: JWTPayload, groupsClaim: string): TokenCl
   };
 }
 
+/** An issuer's trust settings from its config entry. */
+export function issuerTrust(config: IssuerConfig, clockSkewMs: number): IssuerTrust {
+  return {
+    id: config.id,
+    subjects: config.subjects,
+    allowedGroups: new Set(config.allowed_groups),
+    acrValues: new Set(config.acr_values),
+    amrValues: new Set(config.amr_values),
+    clockSkewMs,
+  };
+}
+
 export function createBearerVerifier(jwt: JwtConfig, options: BearerVerifierOptions = {}): BearerVerifier {
   const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
   const reject = options.onReject ?? (() => {});
@@ -80,6 +96,7 @@ export function createBearerVerifier(jwt: JwtConfig, options: BearerVerifierOpti
   for (const config of jwt.issuers) {
     issuers.set(config.issuer, {
       config,
+      trust: issuerTrust(config, jwt.clock_skew),
       getKey: createKeyResolver(config.keys, {
         cacheMaxAgeMs: jwt.jwks_cache,
         cooldownMs: jwt.jwks_cooldown,
@@ -143,7 +160,12 @@ export function createBearerVerifier(jwt: JwtConfig, options: BearerVerifierOpti
         reject("no_sub", config.issuer);
         return undefined;
       }
-      const claims = toTokenClaims(payload, config.groups_claim);
+      const trusted = trustToken(toTokenClaims(payload, config.groups_claim), issuer.trust, now);
+      if (!trusted.ok) {
+        reject(trusted.reason, config.issuer);
+        return undefined;
+      }
+      const { claims } = trusted;
       const until = Math.min((payload.exp as number) * 1000, now + jwt.jwks_cache);
       if (until > now) remember(cacheKey, { claims, until }, now);
       return claims;

@@ -8,6 +8,7 @@ import { type Cidr, type IpAddress, ipToBigInt, parseCidr, toIp } from "./ip.ts"
 const WORDS = 4;
 const ALL_ONES_128 = (1n << 128n) - 1n;
 
+/** IPv4/IPv6 prefixes as sorted, merged ranges: has(ip) by bisection, no allocation. */
 export class CidrSet {
   private constructor(
     /** IPv4 ranges, inclusive, sorted by start and disjoint. */

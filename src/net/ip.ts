@@ -196,6 +196,7 @@ export function parseCidr(text: string): Cidr | undefined {
   };
 }
 
+/** "address/prefix", the address in its canonical text form. */
 export function formatCidr(cidr: Cidr): string {
   return `${formatIp(cidr)}/${cidr.prefix}`;
 }

@@ -62,7 +62,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     sessionsRevoked: new Counter({
       name: "vigil_sessions_revoked_total",
-      help: "Sessions revoked, by cause (admin, logout, event, suspend)",
+      help: "Sessions revoked, by cause (admin, logout, event, suspend, oidc_logout)",
       labelNames: ["cause"] as const,
       registers,
     }),

@@ -10,6 +10,7 @@ import { compileNetworks, type NetworkMatcher } from "./matchers/network.ts";
 import { compilePaths, type PathMatcher } from "./matchers/path.ts";
 import { type PolicyFile, policySchema, type RuleFile } from "./schema.ts";
 
+/** A policy file that cannot be served; the message names the rule and field. */
 export class PolicyError extends Error {
   override name = "PolicyError";
 }
@@ -28,6 +29,8 @@ export interface CompiledRule {
   action: Action;
   /** For stepup: the oldest acceptable passkey check, ms; undefined for other actions. */
   maxAgeMs: number | undefined;
+  /** For stepup: the one kind of check that satisfies it; undefined = a passkey or the IdP. */
+  stepUpVia?: "passkey" | "idp" | undefined;
   users: ReadonlySet<string> | undefined;
   groups: readonly string[] | undefined;
   risk: RiskThresholds;
@@ -45,6 +48,7 @@ export interface Policy {
   risk: RiskThresholds;
   corsPreflight: "allow" | "authenticate";
   encodedSlashes: "reject" | "keep";
+  pathParameters: "reject" | "strip";
 }
 
 const toThresholds = (t: { stepup_at: number; deny_at: number }): RiskThresholds => ({
@@ -84,10 +88,15 @@ function compileRule(rule: RuleFile, policyRisk: RiskThresholds, defaultMaxAgeMs
   if (rule.max_age !== undefined && rule.action !== "stepup") {
     throw new PolicyError(`rule "${rule.name}": max_age: only applies to action stepup`);
   }
+  if (rule.via !== undefined && rule.action !== "stepup") {
+    throw new PolicyError(`rule "${rule.name}": via: only applies to action stepup`);
+  }
+  const via = new Set(rule.via ?? []);
   return {
     name: rule.name,
     action: rule.action,
     maxAgeMs: rule.action === "stepup" ? (rule.max_age ?? defaultMaxAgeMs) : undefined,
+    stepUpVia: via.size === 1 ? [...via][0] : undefined,
     users: rule.users ? new Set(rule.users) : undefined,
     groups: rule.groups,
     risk: rule.risk ? toThresholds(rule.risk) : policyRisk,
@@ -131,6 +140,7 @@ export function compilePolicy(data: unknown, version: string, options: CompileOp
     risk,
     corsPreflight: file.cors_preflight,
     encodedSlashes: file.encoded_slashes,
+    pathParameters: file.path_parameters,
   };
 }
 
@@ -146,13 +156,23 @@ function rulePath(data: unknown, path: readonly PropertyKey[]): string | undefin
   return `rules[${path[1]}]${typeof name === "string" ? ` "${name}"` : ""}${rest}`;
 }
 
-/** Parses and compiles policy YAML text; the version is a hash of the text. */
+/**
+ * Parses and compiles policy YAML text; the version is a hash of the text. Text without any
+ * YAML value (0 bytes, whitespace, only comments) is refused rather than read as "no rules".
+ */
 export function compilePolicyText(text: string, options: CompileOptions): Policy {
   let data: unknown;
   try {
     data = parseYaml(text);
   } catch (error) {
     throw new PolicyError(`policy is not valid YAML: ${(error as Error).message}`);
+  }
+  // An empty file is far more often a truncated write than an intent; an empty policy says so.
+  if (data === null || data === undefined) {
+    throw new PolicyError(
+      "policy file is empty (or only comments), which is how a truncated write looks: " +
+        "write `rules: []` for a policy without rules",
+    );
   }
   const version = new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 12);
   return compilePolicy(data, version, options);

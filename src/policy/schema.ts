@@ -44,6 +44,11 @@ export const ruleSchema = z
     action: z.enum(ACTIONS),
     /** For stepup: how old the last passkey check may be ("5m", 300, 0 = just now). */
     max_age: maxAge.optional(),
+    /** For stepup: which checks satisfy it — a passkey, a fresh IdP authentication, or both (default). */
+    via: z
+      .array(z.enum(["passkey", "idp"]))
+      .min(1)
+      .optional(),
     /** Per-rule risk thresholds, overriding the policy's. */
     risk: thresholds.optional(),
   })
@@ -62,6 +67,12 @@ export const policySchema = z
      * (default), or keep them encoded and match as written.
      */
     encoded_slashes: z.enum(["reject", "keep"]).default("reject"),
+    /**
+     * Paths holding ";" parameters ("/admin;x/y", "/public/..;/admin") are read as "/admin/y" and
+     * "/admin" by Tomcat, Jetty and Spring but literally by others: refuse them with 400 (default),
+     * or strip ";..." from every segment before dot segments are resolved, as those servers do.
+     */
+    path_parameters: z.enum(["reject", "strip"]).default("reject"),
     rules: z.array(ruleSchema).default([]),
     default: z.enum(["deny", "authenticated", "stepup"]).default("deny"),
   })

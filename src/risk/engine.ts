@@ -20,6 +20,10 @@ export const RISK_SIGNALS: readonly RiskSignal[] = [
 
 const MAX_SCORE = 100;
 
+/**
+ * The request's risk: every signal's points summed and clamped to 0-100, the signals that fired,
+ * and whether one of them denies or demands a step-up regardless of the score.
+ */
 export function assessRisk(input: RiskInput, context: RiskContext): RiskAssessment {
   // Allocation-free when no signal fires (the common case): NO_RISK itself is the answer.
   let reasons: RiskReason[] | undefined;

@@ -17,6 +17,7 @@ export interface CompiledIpList extends IpListMatcher {
   readonly entries: number;
 }
 
+/** An IP list as configured (name, points or deny) over its parsed prefixes, ready for lookups. */
 export function compileIpList(spec: IpListSpec, cidrs: Iterable<Cidr>): CompiledIpList {
   const set = CidrSet.from(cidrs);
   return {

@@ -21,6 +21,10 @@ export interface ParsedIpList {
 const TOR_KEYWORDS = new Set(["ExitNode", "Published", "LastStatus"]);
 const MAX_REPORTED_LINE = 80;
 
+/**
+ * Reads one IP list file in any of the formats above into CIDRs;
+ * bad lines are counted and the first is kept for the operator's log, never fatal.
+ */
 export function parseIpList(text: string): ParsedIpList {
   const cidrs: Cidr[] = [];
   let badLines = 0;

@@ -3,16 +3,17 @@
  * place. Values are secrets: never log a Set-Cookie or Cookie header.
  */
 import type { Config } from "../config/load.ts";
-import { SESSION_COOKIE } from "../http/forward-auth/headers.ts";
+import { TOKEN_PATTERN } from "./token.ts";
 
-export { SESSION_COOKIE };
+/** The session cookie's name; Traefik's addAuthCookiesToResponse lists it (traefik/, k8s/). */
+export const SESSION_COOKIE = "vigil_session";
 
 /** Short-lived, host-only cookie binding a discoverable sign-in's challenge to this browser. */
 export const CEREMONY_COOKIE = "vigil_ceremony";
 
 export type CookieConfig = Pick<Config, "cookieSecure" | "cookie" | "session">;
 
-const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+const TOKEN = TOKEN_PATTERN;
 
 function serialise(name: string, value: string, attributes: Array<string | false | undefined>): string {
   return [`${name}=${value}`, ...attributes.filter((a): a is string => typeof a === "string")].join("; ");

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Config } from "../config/load.ts";
+import { isLocalUserId } from "../core/names.ts";
 import type { Stores } from "../ports.ts";
 
 const TOKEN_BYTES = 32;
@@ -13,6 +14,11 @@ const TOKEN_BYTES = 32;
 export interface EnrollmentRecord {
   userId: string;
   expiresAt: number;
+  /**
+   * A first-admin link (printed at start): it enrolls only while the user has no passkey, so the
+   * links several replicas and restarts printed all stop working once the admin has enrolled.
+   */
+  firstAdmin?: true;
 }
 
 export interface EnrollmentDeps {
@@ -24,6 +30,8 @@ export interface EnrollmentInput {
   userId: string;
   displayName?: string;
   groups?: string[];
+  /** Marks a first-admin link (see EnrollmentRecord.firstAdmin). */
+  firstAdmin?: boolean;
 }
 
 /** OneTimeStore key of an enrollment token (by hash: the store never sees the token). */
@@ -55,6 +63,10 @@ export async function mintEnrollment(
     throw new Error("mintEnrollment: userId must be 1-256 printable characters");
   }
   const existing = await deps.stores.users.get(userId);
+  if (!existing && !isLocalUserId(userId)) {
+    // `:` is reserved: `<issuer>:<sub>` names a bearer-token user that is not a local one.
+    throw new Error("mintEnrollment: a new userId may not contain ':'");
+  }
   if (!existing) {
     await deps.stores.users.put({
       id: userId,
@@ -67,7 +79,9 @@ export async function mintEnrollment(
   const token = Buffer.from(crypto.getRandomValues(new Uint8Array(TOKEN_BYTES))).toString("base64url");
   const ttl = deps.config.webauthn.enrollment_ttl;
   const expiresAt = now + ttl;
-  const record: EnrollmentRecord = { userId, expiresAt };
+  const record: EnrollmentRecord = input.firstAdmin
+    ? { userId, expiresAt, firstAdmin: true }
+    : { userId, expiresAt };
   await deps.stores.oneTime.put(enrollmentKey(token), JSON.stringify(record), ttl);
   return { token, url: `${deps.config.publicOrigin}/enroll/${token}`, expiresAt };
 }
@@ -79,35 +93,57 @@ export function parseEnrollmentRecord(raw: string | undefined, now: number): Enr
     const value = JSON.parse(raw) as Partial<EnrollmentRecord>;
     if (typeof value.userId !== "string" || typeof value.expiresAt !== "number") return undefined;
     if (value.expiresAt <= now) return undefined;
-    return { userId: value.userId, expiresAt: value.expiresAt };
+    const record: EnrollmentRecord = { userId: value.userId, expiresAt: value.expiresAt };
+    if (value.firstAdmin === true) record.firstAdmin = true;
+    return record;
   } catch {
     return undefined;
   }
 }
 
 export interface BootstrapDeps {
-  stores: Pick<Stores, "users" | "oneTime">;
+  stores: Pick<Stores, "users" | "oneTime" | "credentials">;
   config: Pick<Config, "publicOrigin" | "webauthn" | "bootstrap">;
 }
 
 /**
- * First start: when the user store is empty, mints an enrollment link for the configured first
- * admin and hands it to `print` (stdout in main.ts). The link is a secret: it must never go to the
- * logger. Returns the minted link, or undefined when users already exist.
+ * Whether a start should print a first-admin link: the store has no users at all (the admin is
+ * created), or the configured admin exists, is active and has no passkey yet. Any replica, at any
+ * start, until the admin enrolls: two replicas starting together each print a link, and a restart
+ * before the admin enrolled prints a fresh one. A store whose users do not include the admin is
+ * left alone (someone else administers it).
+ */
+async function firstAdminPending(deps: BootstrapDeps): Promise<boolean> {
+  const adminId = deps.config.bootstrap.admin_user;
+  const admin = await deps.stores.users.get(adminId);
+  if (admin === undefined) return (await deps.stores.users.count()) === 0;
+  if (admin.status !== "active") return false;
+  return (await deps.stores.credentials.listByUser(adminId)).length === 0;
+}
+
+/**
+ * Start: while the first admin has no passkey, mints a one-time first-admin enrollment link and
+ * hands it to `print` (stdout in main.ts). The link is a secret: it must never go to the logger.
+ * Returns the minted link, or undefined when there is nothing to bootstrap.
  */
 export async function bootstrapFirstAdmin(
   deps: BootstrapDeps,
   print: (line: string) => void,
   now: number,
 ): Promise<{ token: string; url: string; expiresAt: number } | undefined> {
-  if ((await deps.stores.users.count()) > 0) return undefined;
+  if (!(await firstAdminPending(deps))) return undefined;
   const { admin_user, admin_groups } = deps.config.bootstrap;
-  const minted = await mintEnrollment(deps, { userId: admin_user, groups: admin_groups }, now);
+  const minted = await mintEnrollment(
+    deps,
+    { userId: admin_user, groups: admin_groups, firstAdmin: true },
+    now,
+  );
   print(
     [
       "",
-      `vigil: no users yet. Enroll the first admin "${admin_user}" (groups: ${admin_groups.join(", ") || "none"})`,
-      `vigil: open this one-time link before ${new Date(minted.expiresAt).toISOString()}:`,
+      `vigil: the first admin "${admin_user}" (groups: ${admin_groups.join(", ") || "none"}) has no passkey yet.`,
+      `vigil: open this one-time link before ${new Date(minted.expiresAt).toISOString()} to enroll one`,
+      "vigil: (every start prints a fresh link until then; the first one used ends them all):",
       `  ${minted.url}`,
       "",
     ].join("\n"),

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { Cluster } from "ioredis";
 import {
+  clusterSeeds,
   createRedisClient,
+  createStoreClient,
   reconnectDelayMs,
   reconnectOnReadOnly,
   sentinelOptions,
@@ -51,5 +54,38 @@ describe("redis client tuning", () => {
     }
     expect(reconnectOnReadOnly(new Error("READONLY You can't write against a read only replica."))).toBe(1);
     expect(reconnectOnReadOnly(new Error("OOM command not allowed"))).toBe(false);
+  });
+
+  test("parses redis+cluster:// and rediss+cluster:// seed lists with the same userinfo forms", () => {
+    expect(clusterSeeds("redis+cluster://r1:7000,r2:7001")).toEqual({
+      nodes: [
+        { host: "r1", port: 7000 },
+        { host: "r2", port: 7001 },
+      ],
+      credentials: {},
+      tls: false,
+    });
+    expect(clusterSeeds("rediss+cluster://vigil:p%40ss@[fd00::1]:7000,r2/")).toEqual({
+      nodes: [
+        { host: "fd00::1", port: 7000 },
+        { host: "r2", port: 6379 },
+      ],
+      credentials: { username: "vigil", password: "p@ss" },
+      tls: true,
+    });
+    expect(clusterSeeds("redis+cluster://:secret@r1:7000").credentials).toEqual({ password: "secret" });
+    expect(() => clusterSeeds("redis+cluster://r1:7000/0")).toThrow(/redis\+cluster:\/\//);
+  });
+
+  test("a cluster URL makes a Cluster client, never a single connection", () => {
+    const client = createStoreClient("redis+cluster://127.0.0.1:1", { commandTimeoutMs: 100 });
+    try {
+      expect(client).toBeInstanceOf(Cluster);
+    } finally {
+      client.disconnect();
+    }
+    expect(() => createRedisClient("redis+cluster://127.0.0.1:1", { commandTimeoutMs: 100 })).toThrow(
+      /createStoreClient/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
+import { decisionCall } from "../../src/adapters/redis/decision-state-reader.ts";
 import {
   createRedisClient,
   createRedisStores,
@@ -8,6 +9,7 @@ import {
 } from "../../src/adapters/redis/index.ts";
 import { windowIndex } from "../../src/adapters/redis/sliding-window.ts";
 import { type DecisionStateQuery, ipReputationKey } from "../../src/ports.ts";
+import { sessionIdOf } from "../../src/session/token.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { runStoreContract } from "./store-contract.ts";
@@ -28,12 +30,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-runStoreContract("redis", () => createRedisStores(client, uniquePrefix()));
+runStoreContract("redis", (options) => createRedisStores(client, uniquePrefix(), options));
 
 const decisionQuery = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
   sessionId: undefined,
   userId: undefined,
-  clientIp: "198.51.100.9",
+  clientKey: "198.51.100.9",
   now: Date.now(),
   rateWindowMs: 60_000,
   location: { lat: 1, lon: 2 },
@@ -60,23 +62,27 @@ describe("redis stores", () => {
       Date.now(),
       3_600_000,
     );
-    expect(await client.hgetall(`${prefix}user:alice`)).toEqual({
+    expect(await client.hgetall(`${prefix}{u:alice}:user`)).toEqual({
       displayName: "A",
       status: "active",
       groups: '["g"]',
       createdAt: "1",
     });
     expect(await client.sismember(`${prefix}users`, "alice")).toBe(1);
-    expect(await client.sismember(`${prefix}user-sessions:alice`, session.id)).toBe(1);
-    const stored = await client.hgetall(`${prefix}session:${session.id}`);
+    const [tag, hash] = session.id.split(".");
+    expect(tag).toBe(Buffer.from("alice").toString("base64url"));
+    expect(await client.zscore(`${prefix}{u:alice}:sessions`, hash!)).toBe(
+      String(session.createdAt + 3_600_000),
+    );
+    const stored = await client.hgetall(`${prefix}{u:alice}:s:${hash}`);
     expect(stored.amr).toBe("hwk,user");
     expect(Number(stored.expiresAt)).toBe(session.createdAt + 3_600_000);
-    const ttl = await client.pttl(`${prefix}session:${session.id}`);
+    const ttl = await client.pttl(`${prefix}{u:alice}:s:${hash}`);
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
   });
 
-  test("the decision script builds exactly keys.ts's keys, whatever the prefix holds", async () => {
+  test("the decision script reads and counts under keys.ts's keys, whatever the prefix holds", async () => {
     // Quotes, a backslash, Lua's long-bracket close, a newline, digits after an escape, non-ASCII.
     const prefix = `${uniquePrefix()}q"b\\]]\n\u00017€:`;
     const stores = createRedisStores(client, prefix);
@@ -91,14 +97,69 @@ describe("redis stores", () => {
     expect(state.user?.status).toBe("active");
     expect(state.ipReputation).toBe(7);
     expect(state.rate).toEqual({ session: 2, user: 2, ip: 2 });
-    const window = keys.rateWindow(windowIndex(now, 60_000));
-    expect(await client.hgetall(window)).toEqual({
-      [`session:${session.sessionId}`]: "2",
-      "user:zoë": "2",
-      "ip:198.51.100.9": "2",
-    });
-    expect(await client.hget(keys.session(session.sessionId), "lastSeenAt")).toBe(String(now));
-    expect(await client.pttl(window)).toBeGreaterThan(60_000);
+    const index = windowIndex(now, 60_000);
+    const sessionKey = keys.session("zoë", session.sessionId.split(".")[1]!);
+    expect(await client.hmget(sessionKey, "lastSeenAt", "rateWindow", "rateCount")).toEqual([
+      String(now),
+      String(index),
+      "2",
+    ]);
+    expect(await client.get(keys.userRate("zoë", index))).toBe("2");
+    expect(await client.get(keys.ipRate("198.51.100.9", index))).toBe("2");
+    // Per-entity counters expire on their own after two windows.
+    for (const key of [keys.userRate("zoë", index), keys.ipRate("198.51.100.9", index)]) {
+      expect(await client.pttl(key)).toBeGreaterThan(60_000);
+      expect(await client.pttl(key)).toBeLessThanOrEqual(120_000);
+    }
+  });
+
+  test("the decision's keys are keys.ts's keys: the client's slot, then the user's", () => {
+    const keys = keyLayout("p:");
+    const now = 120_000;
+    const sessionId = sessionIdOf("z{o}%ë", "cd".repeat(32));
+    const call = decisionCall(keys, decisionQuery({ sessionId, clientKey: "2001:db8::/64", now }));
+    expect(call.clientKeys).toEqual([
+      keys.ipRate("2001:db8::/64", 2),
+      keys.ipRate("2001:db8::/64", 1),
+      keys.ipReputation("2001:db8::/64"),
+    ]);
+    expect(call.userKeys).toEqual([
+      keys.session("z{o}%ë", "cd".repeat(32)),
+      keys.userSessions("z{o}%ë"),
+      keys.user("z{o}%ë"),
+      keys.userRate("z{o}%ë", 2),
+      keys.userRate("z{o}%ë", 1),
+    ]);
+    expect(keys.user("z{o}%ë")).toBe("p:{u:z%7Bo%7D%25ë}:user");
+    const bearer = decisionCall(keys, decisionQuery({ userId: "svc", now }));
+    expect(bearer.userKeys[0]).toBe(keys.user("svc"));
+    expect(decisionCall(keys, decisionQuery({ now })).userKeys).toEqual([]);
+  });
+
+  test("the session index holds live sessions only and expires with the last of them", async () => {
+    const prefix = uniquePrefix();
+    const stores = createRedisStores(client, prefix);
+    const keys = keyLayout(prefix);
+    const input = {
+      userId: "ivy",
+      acr: "phr",
+      amr: [],
+      authAt: 1,
+      stepUpAt: 0,
+      ip: "192.0.2.1",
+      country: "",
+      uaHash: "",
+    };
+    // Short-lived sessions, with room for a busy machine between creating them and counting them.
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) await stores.sessions.create(input, Date.now(), 1_000);
+    if (Date.now() - started < 900) expect(await client.zcard(keys.userSessions("ivy"))).toBe(5);
+    await Bun.sleep(1_100);
+    const { session } = await stores.sessions.create(input, Date.now(), 3_600_000);
+    expect(await client.zrange(keys.userSessions("ivy"), "0", "-1")).toEqual([session.id.split(".")[1]!]);
+    const ttl = await client.pttl(keys.userSessions("ivy"));
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
   });
 
   test("a decision read is exactly one script call (one round trip)", async () => {

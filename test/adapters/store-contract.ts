@@ -13,6 +13,11 @@ import {
 } from "../../src/ports.ts";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 
+/** Store options the contract varies. */
+export interface ContractStoreOptions {
+  maxSessionsPerUser?: number;
+}
+
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
@@ -52,7 +57,10 @@ const credential = (id: string, userId: string, createdAt = 1_000): StoredCreden
 
 const sleep = (ms: number) => Bun.sleep(ms);
 
-export function runStoreContract(name: string, makeStores: () => Promise<Stores> | Stores): void {
+export function runStoreContract(
+  name: string,
+  makeStores: (options?: ContractStoreOptions) => Promise<Stores> | Stores,
+): void {
   describe(`${name} store contract`, () => {
     let stores: Stores;
     beforeEach(async () => {
@@ -63,7 +71,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
     const query = (overrides: Partial<DecisionStateQuery> = {}): DecisionStateQuery => ({
       sessionId: undefined,
       userId: undefined,
-      clientIp: "198.51.100.1",
+      clientKey: "198.51.100.1",
       now,
       rateWindowMs: MINUTE,
       location: undefined,
@@ -72,15 +80,29 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
     });
 
     describe("sessions", () => {
-      test("create returns a secret token whose SHA-256 is the stored id", async () => {
+      test("create returns a secret token <user tag>.<secret> whose SHA-256 is in the stored id", async () => {
         const { token, session } = await stores.sessions.create(newSessionInput(), now, 12 * HOUR);
-        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const tag = Buffer.from("alice").toString("base64url");
+        expect(token).toMatch(new RegExp(`^${tag}\\.[A-Za-z0-9_-]{43}$`));
+        expect(session.id).toBe(`${tag}.${new Bun.CryptoHasher("sha256").update(token).digest("hex")}`);
         expect(session.id).toBe(sessionIdFromToken(token));
         expect(session.createdAt).toBe(now);
         expect(session.lastSeenAt).toBe(now);
         expect(Number.isNaN(session.lastLat)).toBe(true);
         expect(session.lastLocatedAt).toBe(0); // never located
         expect(await stores.sessions.get(session.id)).toEqual(session);
+      });
+
+      test("a token whose user tag was edited names no session", async () => {
+        await stores.users.put(user("bob"));
+        const { token } = await stores.sessions.create(newSessionInput(), now, HOUR);
+        const secret = token.slice(token.indexOf(".") + 1);
+        const forged = `${Buffer.from("bob").toString("base64url")}.${secret}`;
+        expect(await stores.sessions.get(sessionIdFromToken(forged))).toBeUndefined();
+        expect(await stores.sessions.get(sessionIdFromToken(secret))).toBeUndefined();
+        const state = await stores.decisions.read(query({ sessionId: sessionIdFromToken(forged) }));
+        expect(state.session).toBeUndefined();
+        expect(state.user).toBeUndefined();
       });
 
       test("tokens and ids are unique per session", async () => {
@@ -199,6 +221,79 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         expect(await stores.sessions.get(session.id)).toBeUndefined();
         expect((await stores.sessions.listByUser("alice")).map((s) => s.id)).toEqual([keeper.session.id]);
         expect(await stores.sessions.update(session.id, { stepUpAt: 1 })).toBe(false);
+      });
+    });
+
+    describe("per-user session cap and races", () => {
+      test("a sign-in beyond the cap revokes the oldest sessions first", async () => {
+        const capped = await makeStores({ maxSessionsPerUser: 3 });
+        const created = [];
+        for (let i = 0; i < 5; i++) {
+          created.push((await capped.sessions.create(newSessionInput(), now + i * 1_000, HOUR)).session);
+        }
+        const other = await capped.sessions.create(newSessionInput({ userId: "bob" }), now, HOUR);
+        const live = (await capped.sessions.listByUser("alice")).map((s) => s.id).sort();
+        expect(live).toEqual(
+          created
+            .slice(2)
+            .map((s) => s.id)
+            .sort(),
+        );
+        expect(await capped.sessions.get(created[0]!.id)).toBeUndefined();
+        expect(await capped.sessions.get(created[1]!.id)).toBeUndefined();
+        expect(await capped.sessions.get(other.session.id)).toEqual(other.session);
+      });
+
+      test("ended sessions leave the index on the next sign-in and do not count against the cap", async () => {
+        const capped = await makeStores({ maxSessionsPerUser: 2 });
+        const keeper = await capped.sessions.create(newSessionInput(), Date.now(), HOUR);
+        for (let i = 0; i < 3; i++) await capped.sessions.create(newSessionInput(), Date.now(), 40);
+        await sleep(80);
+        const fresh = await capped.sessions.create(newSessionInput(), Date.now(), HOUR);
+        const ids = (await capped.sessions.listByUser("alice")).map((s) => s.id).sort();
+        expect(ids).toEqual([keeper.session.id, fresh.session.id].sort());
+      });
+
+      test("a step-up racing with revoke-all never leaves the new session alive", async () => {
+        for (let round = 0; round < 30; round++) {
+          const { session } = await stores.sessions.create(newSessionInput(), now, HOUR);
+          const race =
+            round % 2 === 0
+              ? Promise.all([
+                  stores.sessions.rotate(session.id, { stepUpAt: now }, now, HOUR),
+                  stores.sessions.deleteByUser("alice"),
+                ])
+              : Promise.all([
+                  stores.sessions.deleteByUser("alice"),
+                  stores.sessions.rotate(session.id, { stepUpAt: now }, now, HOUR),
+                ]).then(([deleted, rotated]) => [rotated, deleted] as const);
+          const [rotated] = await race;
+          if (rotated !== undefined) expect(await stores.sessions.get(rotated.session.id)).toBeUndefined();
+          expect(await stores.sessions.listByUser("alice")).toEqual([]);
+          expect(
+            (await stores.decisions.read(query({ sessionId: rotated?.session.id ?? session.id }))).session,
+          ).toBeUndefined();
+        }
+      });
+
+      test("two enrollments racing with one credential id: one wins, the other never overwrites it", async () => {
+        for (let round = 0; round < 20; round++) {
+          const id = `raced-${round}`;
+          const mine = credential(id, "alice");
+          const theirs = { ...credential(id, "mallory"), publicKey: "pk-of-the-attacker" };
+          const [first, second] = await Promise.all([
+            stores.credentials.add(mine),
+            stores.credentials.add(theirs),
+          ]);
+          expect([first, second].filter((added) => added === true)).toHaveLength(1);
+          const winner = first ? mine : theirs;
+          const loser = first ? theirs : mine;
+          expect(await stores.credentials.get(id)).toEqual(winner);
+          expect((await stores.credentials.listByUser(loser.userId)).map((c) => c.id)).not.toContain(id);
+          // Later adds of a registered id are refused too.
+          expect(await stores.credentials.add(loser)).toBe(false);
+          expect(await stores.credentials.get(id)).toEqual(winner);
+        }
       });
     });
 
@@ -385,7 +480,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
 
       test("an unknown session reads as undefined and is not counted", async () => {
         const state = await stores.decisions.read(
-          query({ sessionId: "a".repeat(64), clientIp: "192.0.2.50" }),
+          query({ sessionId: "a".repeat(64), clientKey: "192.0.2.50" }),
         );
         expect(state).toEqual({
           session: undefined,
@@ -397,7 +492,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
 
       test("JWT path: a user id without a session reads the user and counts the user", async () => {
         await stores.users.put(user("svc", { groups: ["robots"] }));
-        const state = await stores.decisions.read(query({ userId: "svc", clientIp: "192.0.2.51" }));
+        const state = await stores.decisions.read(query({ userId: "svc", clientKey: "192.0.2.51" }));
         expect(state.session).toBeUndefined();
         expect(state.user).toEqual(user("svc", { groups: ["robots"] }));
         expect(state.rate).toEqual({ session: 0, user: 1, ip: 1 });
@@ -408,7 +503,7 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
         const base = Math.floor(now / MINUTE) * MINUTE;
         const { session } = await stores.sessions.create(newSessionInput(), base, 12 * HOUR);
         const at = (offset: number, ip = "192.0.2.60") =>
-          stores.decisions.read(query({ sessionId: session.id, clientIp: ip, now: base + offset }));
+          stores.decisions.read(query({ sessionId: session.id, clientKey: ip, now: base + offset }));
 
         expect((await at(100)).rate).toEqual({ session: 1, user: 1, ip: 1 });
         expect((await at(200)).rate).toEqual({ session: 2, user: 2, ip: 2 });
@@ -420,17 +515,19 @@ export function runStoreContract(name: string, makeStores: () => Promise<Stores>
       });
 
       test("no rate window means nothing is counted", async () => {
-        const state = await stores.decisions.read(query({ rateWindowMs: undefined, clientIp: "192.0.2.70" }));
+        const state = await stores.decisions.read(
+          query({ rateWindowMs: undefined, clientKey: "192.0.2.70" }),
+        );
         expect(state.rate).toEqual({ session: 0, user: 0, ip: 0 });
-        const counted = await stores.decisions.read(query({ clientIp: "192.0.2.70" }));
+        const counted = await stores.decisions.read(query({ clientKey: "192.0.2.70" }));
         expect(counted.rate.ip).toBe(1);
       });
 
       test("reads the dynamic IP reputation counter", async () => {
         await stores.counters.add(ipReputationKey("192.0.2.80"), 20, MINUTE);
         await stores.counters.add(ipReputationKey("192.0.2.80"), 20, MINUTE);
-        expect((await stores.decisions.read(query({ clientIp: "192.0.2.80" }))).ipReputation).toBe(40);
-        expect((await stores.decisions.read(query({ clientIp: "192.0.2.81" }))).ipReputation).toBe(0);
+        expect((await stores.decisions.read(query({ clientKey: "192.0.2.80" }))).ipReputation).toBe(40);
+        expect((await stores.decisions.read(query({ clientKey: "192.0.2.81" }))).ipReputation).toBe(0);
       });
 
       test("a session idle for longer than the idle time-out is gone", async () => {

@@ -2,13 +2,18 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import diagnostics from "node:diagnostics_channel";
 import type Redis from "ioredis";
-import { createRedisClient, waitForRedis } from "../../src/adapters/redis/index.ts";
+import {
+  createRedisClient,
+  ensureTracingHasSubscribers,
+  waitForRedis,
+} from "../../src/adapters/redis/index.ts";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
 
 let redis: RedisHandle;
 let client: Redis;
 
 beforeAll(async () => {
+  ensureTracingHasSubscribers(); // as main.ts does at start
   redis = await startRedis();
   client = createRedisClient(redis.url, { commandTimeoutMs: 500 });
   await waitForRedis(client, 5_000);

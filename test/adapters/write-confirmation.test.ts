@@ -5,9 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
-import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
+import {
+  createRedisClient,
+  createRedisStores,
+  keyLayout,
+  waitForRedis,
+} from "../../src/adapters/redis/index.ts";
 import { createWriteConfirmation, parseRole } from "../../src/adapters/redis/write-confirmation.ts";
 import type { Stores } from "../../src/ports.ts";
+import { parseSessionId } from "../../src/session/token.ts";
 import { WriteNotConfirmedError } from "../../src/store-errors.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { DATA_NODE_ARGS, type RedisNode, spawnRedisNode } from "../helpers/redis-sentinel.ts";
@@ -80,9 +86,14 @@ describe("security writes on a primary with a replica", () => {
 
   test("a revoke returns only once the replica holds it", async () => {
     const { sessionId } = await signIn(patientStores, { id: "ana" }, Date.now());
-    expect(await patientStores.sessions.delete(sessionId)).toBe(true);
+    const { userId, hash } = parseSessionId(sessionId)!;
+    const sessionKey = keyLayout(prefix).session(userId, hash);
     const onReplica = await client(replica.port);
-    expect(await onReplica.exists(`${prefix}session:${sessionId}`)).toBe(0);
+    // The session is on the replica before the revoke: its absence afterwards is the revoke's.
+    for (let i = 0; i < 100 && (await onReplica.exists(sessionKey)) === 0; i++) await Bun.sleep(20);
+    expect(await onReplica.exists(sessionKey)).toBe(1);
+    expect(await patientStores.sessions.delete(sessionId)).toBe(true);
+    expect(await onReplica.exists(sessionKey)).toBe(0);
   });
 
   test("every security write the replica does not acknowledge is refused as not confirmed", async () => {
@@ -97,6 +108,7 @@ describe("security writes on a primary with a replica", () => {
       ["suspend", () => stores.users.update("ben", { status: "suspended" })],
       ["groups", () => stores.users.update("ben", { groups: ["x"] })],
       ["passkey delete", () => stores.credentials.delete("no-such-passkey")],
+      ["IdP groups", () => stores.federation.syncGroups("ben", "idp", ["x"])],
       ["user delete", () => stores.users.delete("ben")],
     ];
     await withReplicaFrozen(async () => {

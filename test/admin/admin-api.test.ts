@@ -167,16 +167,23 @@ describe("admin verbs", () => {
     expect((await admin("/users/nobody/sessions", { method: "DELETE" })).status).toBe(404);
   });
 
-  test("suspend revokes sessions and refuses the user; resume lets them sign in again", async () => {
+  test("suspend answers 403 user_suspended on the user's own session (logged with the reason); resume ends every session", async () => {
     const now = Date.now();
     const { token } = await signIn(vigil.stores, { id: "eve" }, now);
     const before = await revokedCount("suspend");
     const response = await admin("/users/eve/suspend", { method: "POST" });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ user: { id: "eve", status: "suspended" }, revoked: 1 });
-    expect(await revokedCount("suspend")).toBe(before + 1);
-    expect((await authRequest(vigil.url, { cookie: token })).status).toBe(401); // session gone
-    // A session created after the suspension (e.g. a race) is refused with the reason.
+    expect(await response.json()).toMatchObject({ user: { id: "eve", status: "suspended" }, sessions: 1 });
+    // The session is kept, so the answer names the user-level cause, not an unknown session.
+    const suspended = await authRequest(vigil.url, { cookie: token });
+    expect(suspended.status).toBe(403);
+    expect(await suspended.json()).toMatchObject({ reason: "user_suspended" });
+    const logged = logLines
+      .map((line) => JSON.parse(line) as { decision?: string; user?: string; reasons?: unknown })
+      .filter((line) => line.decision !== undefined && line.user === "eve")
+      .at(-1);
+    expect(JSON.stringify(logged)).toContain("user_suspended");
+    // A session created during the suspension (e.g. a race) is refused the same way.
     const late = await vigil.stores.sessions.create(
       { userId: "eve", acr: "passkey", amr: [], authAt: now, stepUpAt: 0, ip: "", country: "", uaHash: "" },
       now,
@@ -185,9 +192,20 @@ describe("admin verbs", () => {
     const refused = await authRequest(vigil.url, { cookie: late.token });
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ reason: "user_suspended" });
+    // Resume ends both before the user is active again: neither comes back to life.
     const resumed = await admin("/users/eve/resume", { method: "POST" });
-    expect(await resumed.json()).toMatchObject({ user: { status: "active" } });
-    expect((await authRequest(vigil.url, { cookie: late.token })).status).toBe(200);
+    expect(await resumed.json()).toMatchObject({ user: { status: "active" }, revoked: 2 });
+    expect(await revokedCount("suspend")).toBe(before + 2);
+    for (const old of [token, late.token]) {
+      const ended = await authRequest(vigil.url, { cookie: old });
+      expect(ended.status).toBe(401);
+      expect(await ended.json()).toMatchObject({ reason: "session_unknown" });
+    }
+    // A fresh sign-in works; resuming an active user ends nothing.
+    const again = await signIn(vigil.stores, { id: "eve" }, Date.now());
+    expect((await authRequest(vigil.url, { cookie: again.token })).status).toBe(200);
+    expect(await (await admin("/users/eve/resume", { method: "POST" })).json()).toMatchObject({ revoked: 0 });
+    expect((await authRequest(vigil.url, { cookie: again.token })).status).toBe(200);
     expect((await admin("/users/nobody/suspend", { method: "POST" })).status).toBe(404);
     expect((await admin("/users/nobody/resume", { method: "POST" })).status).toBe(404);
   });

@@ -105,14 +105,19 @@ describe("vigil CLI", () => {
     expect(missing.stderr).toContain("nobody");
   });
 
-  test("suspend revokes sessions; resume", async () => {
+  test("suspend keeps the sessions (they answer 403); resume ends them, then activates", async () => {
     await session("olga");
+    const before = (await stores.sessions.listByUser("olga")).length;
     const suspended = await cli("suspend", "olga");
     expect(suspended.code).toBe(0);
+    expect(suspended.stdout).toContain("403 user_suspended");
     expect((await stores.users.get("olga"))?.status).toBe("suspended");
-    expect(await stores.sessions.listByUser("olga")).toHaveLength(0);
-    expect((await cli("resume", "olga")).code).toBe(0);
+    expect(await stores.sessions.listByUser("olga")).toHaveLength(before);
+    const resumed = await cli("resume", "olga");
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`ended ${before} session(s)`);
     expect((await stores.users.get("olga"))?.status).toBe("active");
+    expect(await stores.sessions.listByUser("olga")).toHaveLength(0);
   });
 
   test("passkeys and delete-passkey", async () => {

@@ -29,6 +29,7 @@ describe("defaults", () => {
       idle_timeout: 3_600_000,
       absolute_timeout: 43_200_000,
       signin_acr: "passkey",
+      max_per_user: 50,
     });
   });
 });
@@ -101,6 +102,8 @@ describe("an invalid configuration names the field", () => {
     ],
     ["redis: { write_confirmation: { replicas: all } }", /redis\.write_confirmation\.replicas/],
     ["redis: { write_confirmation: { replica: 1 } }", /redis\.write_confirmation/],
+    ['redis: { prefix: "app{1}:" }', /redis\.prefix: must not contain \{ or \}/],
+    ["session: { max_per_user: 0 }", /session\.max_per_user/],
   ])("%s", (text, message) => {
     const path = file(`bad-${crypto.randomUUID()}.yaml`, text);
     expect(() => load({ VIGIL_CONFIG: path })).toThrow(message);

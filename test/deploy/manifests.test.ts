@@ -15,10 +15,11 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernete
 import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../src/config/load.ts";
 import { configSchema } from "../../src/config/schema.ts";
-import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
+import { AUTH_RESPONSE_HEADERS } from "../../src/http/forward-auth/headers.ts";
 import { compilePolicyText } from "../../src/policy/compile.ts";
 import { matchRule } from "../../src/policy/engine.ts";
 import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
+import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally and asserted on.
 type Node = any;

@@ -5,7 +5,8 @@
  * Chromium with a virtual authenticator walks the whole journey: enroll, anonymous → sign-in →
  * app page with the identity Caddy copied → /admin demands a step-up → passkey → acr "phr" → the
  * admin revokes the sessions → the next page load is sent to sign-in. Also: a client-forged
- * X-Auth-User never reaches the app, and a hostile rd never lands off-site.
+ * X-Auth-User never reaches the app, a bypass route passes X-Auth-Rule alone (no placeholder text,
+ * no client copy), and a hostile rd never lands off-site.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { AUTH_RESPONSE_HEADERS, SESSION_COOKIE } from "../../src/http/forward-auth/headers.ts";
+import { AUTH_RESPONSE_HEADERS } from "../../src/http/forward-auth/headers.ts";
+import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { freeLoopbackPort } from "../helpers/free-port.ts";
@@ -30,6 +32,7 @@ const USER = "alice";
 const POLICY = `
 risk: { stepup_at: 40, deny_at: 80 }
 rules:
+  - { name: public, hosts: ["${APP_HOST}"], paths: ["/public/**"], action: bypass }
   - { name: admin, hosts: ["${APP_HOST}"], paths: ["/admin", "/admin/**"], groups: [admins], action: stepup, max_age: 5m }
   - { name: app, hosts: ["*.${COOKIE_DOMAIN}"], action: authenticated }
 default: deny
@@ -292,6 +295,40 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
     for (const request of seen) expect(request.headers["x-auth-user"]).not.toBe("mallory");
   }, 30_000);
 
+  test("a bypass route: the app gets X-Auth-Rule only, never a placeholder or a client's X-Auth-*", async () => {
+    const forged = Object.fromEntries(AUTH_RESPONSE_HEADERS.map((name) => [name, `forged-${name}`]));
+    const token = (await sessionCookie(appOrigin))?.value as string;
+    for (const cookie of [undefined, `${SESSION_COOKIE}=${token}`]) {
+      const answer = await viaCaddy(APP_HOST, "/public/logo.svg", {
+        ...forged,
+        accept: "text/html",
+        ...(cookie ? { cookie } : {}),
+      });
+      expect(answer.status).toBe(200);
+      await answer.text();
+      const last = seen.at(-1);
+      expect(last?.path).toBe("/public/logo.svg");
+      // Vigil answers a bypass with X-Auth-Rule alone; every other listed name arrives absent.
+      const { "x-auth-rule": rule, ...identity } = last?.headers ?? {};
+      expect(rule).toBe("public");
+      expect(identity).toEqual(
+        Object.fromEntries(
+          AUTH_RESPONSE_HEADERS.filter((name) => name !== "X-Auth-Rule").map((name) => [
+            name.toLowerCase(),
+            null,
+          ]),
+        ),
+      );
+    }
+    // Across everything the app received in this file: no placeholder text, no client value.
+    const tainted = seen.flatMap((request) =>
+      Object.entries(request.headers)
+        .filter(([, value]) => value !== null && (value.includes("{") || value.startsWith("forged-")))
+        .map(([name, value]) => `${request.path} ${name}: ${value}`),
+    );
+    expect(tainted).toEqual([]);
+  });
+
   test("a hostile rd never lands off-site", async () => {
     const hostile = [
       "https://evil.example/steal",
@@ -349,4 +386,13 @@ test("Caddyfile.example copies every X-Auth-* header and never leaks the app's q
   for (const names of copies) expect(names?.toSorted()).toEqual([...AUTH_RESPONSE_HEADERS].toSorted());
   const uris = [...example.matchAll(/^\s*uri\s+(\S+)$/gm)].map((match) => match[1]);
   expect(uris.toSorted()).toEqual(["/auth?", "/auth?stepup=300"]);
+  // Every forward_auth sits in a route between the two cleanups: client X-Auth-* stripped before
+  // (Caddy 2.9-2.11.1 keep a client's copy of a name Vigil did not send), placeholders dropped after.
+  expect(example.match(/route \{\s*import vigil_strip_client_headers\s*forward_auth /g)?.length).toBe(2);
+  expect(example.match(/\}\s*import vigil_drop_unsent_headers\s*reverse_proxy /g)?.length).toBe(2);
+  expect(example.match(/^\s*forward_auth /gm)?.length).toBe(2);
+  const dropped = [...example.matchAll(/^\s*request_header @vigil_unsent_\w+ -(\S+)$/gm)].map(
+    (match) => match[1],
+  );
+  expect(dropped.toSorted()).toEqual([...AUTH_RESPONSE_HEADERS].toSorted());
 });

@@ -54,8 +54,8 @@ const post = (body: string, contentType = "application/secevent+jwt") =>
 
 const emailSubject = (email: string) => ({ format: "email", email });
 
-async function expectError(response: Response, err: string) {
-  expect(response.status).toBe(400);
+async function expectError(response: Response, err: string, status = 400) {
+  expect(response.status).toBe(status);
   const body = (await response.json()) as { err: string; description: string };
   expect(body.err).toBe(err);
   expect(body.description).toEqual(expect.any(String));
@@ -341,5 +341,68 @@ describe("invalid SETs → 400 {err, description}", () => {
   test("a content type with parameters is accepted", async () => {
     const set = await makeSet({ subId: emailSubject("nobody@example.com"), events: revokeAlice });
     expect((await post(set, "application/secevent+jwt; charset=utf-8")).status).toBe(202);
+  });
+});
+
+describe("refusals", () => {
+  const revokeAlice = { [`${CAEP}session-revoked`]: {} };
+  test("each refusal is counted once under its label and answered as JSON, never cached", async () => {
+    const tooLarge = await eventCount("invalid", "invalid_request");
+    const oversized = await post("x".repeat(70_000));
+    // Past the size limit the body is not read to its end: 413, with RFC 8935's error body.
+    await expectError(oversized, "invalid_request", 413);
+    expect(oversized.headers.get("cache-control")).toBe("no-store");
+    expect(await eventCount("invalid", "invalid_request")).toBe(tooLarge + 1);
+
+    const badSignature = await eventCount("invalid", "authentication_failed");
+    await expectError(
+      await post(
+        await makeSet({ subId: emailSubject("a@example.com"), events: revokeAlice, signer: stranger }),
+      ),
+      "authentication_failed",
+    );
+    expect(await eventCount("invalid", "authentication_failed")).toBe(badSignature + 1);
+
+    const replays = await eventCount("replay", "invalid_request");
+    const set = await makeSet({ subId: emailSubject("nobody@example.com"), events: revokeAlice });
+    expect((await post(set)).status).toBe(202);
+    await expectError(await post(set), "invalid_request");
+    expect(await eventCount("replay", "invalid_request")).toBe(replays + 1);
+  });
+
+  test("a store that does not answer: 503 temporarily_unavailable, so the transmitter retries", async () => {
+    const own = await startRedis({ own: true });
+    const receiver = await startVigil({
+      config: {
+        events: {
+          transmitters: [
+            {
+              issuer: TRANSMITTER,
+              audience: AUDIENCE,
+              keys: { jwks_url: `http://127.0.0.1:${jwksServer.port}/jwks` },
+              algorithms: ["ES256"],
+            },
+          ],
+        },
+        redis: { command_timeout: "500ms" },
+      },
+      policyText: TEST_POLICY,
+      store: { redisUrl: own.url },
+    });
+    try {
+      await own.stop();
+      const set = await makeSet({ subId: emailSubject("nobody@example.com"), events: revokeAlice });
+      const response = await fetch(`${receiver.url}/events`, {
+        method: "POST",
+        headers: { "content-type": "application/secevent+jwt" },
+        body: set,
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(((await response.json()) as { err: string }).err).toBe("temporarily_unavailable");
+    } finally {
+      await receiver.close();
+      await own.stop();
+    }
   });
 });

@@ -1,21 +1,31 @@
 /**
  * Hostile input, property-based (fast-check), against the real app in process (app.fetch with a
  * peer address, the memory store): arbitrary X-Forwarded-* headers, cookies, Authorization values
- * and peers; and arbitrary `rd` values against the portal's return-URL check. 12,000 cases in all.
+ * and peers; arbitrary `rd` values against the portal's return-URL check; IPv6 addresses within and
+ * outside client prefixes. 14,000 cases in all.
  * - never a crash or a 500;
  * - never a 200 where the rule says deny: no encoding, dot-segment or double-slash trick reaches
  *   /admin/** (denied) with a valid session in hand;
  * - every redirect goes to the configured portal origin, nowhere else;
  * - a forged X-Forwarded-For from an untrusted peer never changes the client IP (observed through
  *   a `networks` rule: the answer is the one without the header);
- * - safeReturnUrl never returns a URL on a host the config does not know.
+ * - safeReturnUrl never returns a URL on a host the config does not know;
+ * - paths with ";" parameters: refused (400) by default and never an allow on /admin/**; with
+ *   path_parameters: strip, answered exactly as the path a parameter-stripping backend reads;
+ * - random glob/path pairs: the glob matcher agrees with a segment-wise reference matcher.
+ * - every IPv6 address inside a client prefix, in any text form, has that prefix's client key, and
+ *   no address outside it does.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Hono } from "hono";
 import { type AppEnv, createApp } from "../../src/app.ts";
+import { parseForwardedRequest } from "../../src/http/forward-auth/request.ts";
 import { isAllowedReturnHost, safeReturnUrl } from "../../src/http/portal/return-url.ts";
+import { clientKey } from "../../src/net/client-prefix.ts";
+import { compileGlob } from "../../src/policy/matchers/path.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
+import { addressOutside, addressWithin, ipv6Prefix, ipv6Text } from "./ipv6-arbitraries.ts";
 
 const POLICY = `
 rules:
@@ -202,14 +212,15 @@ const accept = fc.constantFrom("text/html,application/xhtml+xml", "application/j
 
 /**
  * What lenient backends could make of the path: decode once, collapse slashes, resolve dots —
- * one that keeps %2F/%5C encoded, and one that decodes them (and backslashes) into separators.
- * The policy's default (encoded_slashes: reject) answers 400 to the latter kind of path, so
- * neither reading may reach a denied resource.
+ * one that keeps %2F/%5C encoded, one that decodes them (and backslashes) into separators, and
+ * one that drops ";" parameters first (Tomcat, Jetty, Spring). The policy's defaults
+ * (encoded_slashes and path_parameters: reject) answer 400 to the latter kinds of path, so no
+ * reading may reach a denied resource.
  */
 function backendPaths(rawUri: string): string[] {
   const raw = rawUri.split("?", 1)[0] ?? "";
   const keepEncoded = raw.replace(/%(2f|5c)/gi, "%25$1");
-  return [resolve(keepEncoded, false), resolve(raw, true)];
+  return [resolve(keepEncoded, false), resolve(raw, true), parameterStrippingBackendPath(keepEncoded)];
 }
 
 function resolve(path: string, backslashIsSlash: boolean): string {
@@ -233,7 +244,7 @@ function backendHost(rawHost: string): string {
   return (rawHost.split(",")[0] ?? "").trim().toLowerCase().replace(/:\d+$/, "").replace(/\.$/, "");
 }
 
-const CASES = { headers: 6_000, forgedXff: 3_000, returnUrl: 3_000 };
+const CASES = { headers: 6_000, forgedXff: 3_000, returnUrl: 3_000, clientPrefix: 2_000 };
 
 describe("hostile forwardAuth input (fast-check)", () => {
   test(`${CASES.headers} requests: no 500, no allow on a denied path, redirects only to the portal`, async () => {
@@ -300,6 +311,7 @@ describe("hostile forwardAuth input (fast-check)", () => {
     // Control: the same header from the trusted proxy does move the client into the office.
     const trusted = await auth(
       {
+        "X-Forwarded-Method": "GET",
         "X-Forwarded-Host": "app.example.com",
         "X-Forwarded-Uri": "/office/wiki",
         "X-Forwarded-For": "203.0.113.9",
@@ -374,6 +386,245 @@ describe("rd (safeReturnUrl, fast-check)", () => {
         if (url.protocol === "http:") expect(url.hostname.endsWith("localhost")).toBe(true);
       }),
       { numRuns: CASES.returnUrl },
+    );
+  });
+});
+
+// ---- ";" path parameters and "**" globs ------------------------------------------------------
+
+const PATH_CASES = { parameters: 2_000, stripped: 2_000, globs: 5_000 };
+
+const PARAMETER_SEGMENTS = [
+  "admin",
+  "admin;x",
+  "admin;",
+  "admin;jsessionid=1",
+  "public",
+  "..;",
+  "..;x=1",
+  ".;",
+  ";",
+  ";x",
+  "..",
+  ".",
+  "%2e%2e;",
+  "%2e;",
+  "%61dmin;a=b",
+  "x;y;z",
+  "docs",
+  "admin%3b",
+  "..%3B",
+  "%3bx",
+  "",
+];
+const parameterSegment = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...PARAMETER_SEGMENTS) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom("admin", "..", ".", "x", ""), fc.stringMatching(/^[A-Za-z0-9=.,;%-]{0,6}$/))
+      .map(([base, parameter]) => `${base};${parameter}`),
+  },
+);
+/** Paths built from segments that carry ";" parameters, each with a separator before it. */
+const parameterPath = fc
+  .array(fc.tuple(parameterSegment, fc.constantFrom("/", "//", "/./")), { minLength: 1, maxLength: 6 })
+  .map((parts) => parts.map(([segment, separator]) => separator + segment).join(""));
+
+/** The path as Tomcat, Jetty and Spring read it: ";…" cut from each segment, decoded, dots resolved. */
+function parameterStrippingBackendPath(raw: string): string {
+  const cut = raw
+    .split("/")
+    .map((segment) => segment.split(";", 1)[0])
+    .join("/");
+  return resolve(cut, false);
+}
+
+/** The path as a server that keeps ";" as text reads it ("..;" is an ordinary segment). */
+function literalBackendPath(raw: string): string {
+  return resolve(raw, false);
+}
+
+const underAdmin = (path: string) => path === "/admin" || path.startsWith("/admin/");
+
+/** A reference glob matcher, segment by segment, written for this test only. */
+function referenceGlob(glob: string, path: string): boolean {
+  const segmentMatches = (pattern: string, text: string): boolean => {
+    if (pattern === "") return text === "";
+    if (pattern[0] === "*") {
+      for (let i = 0; i <= text.length; i++) if (segmentMatches(pattern.slice(1), text.slice(i))) return true;
+      return false;
+    }
+    if (text === "") return false;
+    return (pattern[0] === "?" || pattern[0] === text[0]) && segmentMatches(pattern.slice(1), text.slice(1));
+  };
+  const walk = (globs: string[], parts: string[]): boolean => {
+    if (globs.length === 0) return parts.length === 0;
+    const [head, ...rest] = globs as [string, ...string[]];
+    if (head === "**") {
+      for (let skip = 0; skip <= parts.length; skip++) if (walk(rest, parts.slice(skip))) return true;
+      return false;
+    }
+    return parts.length > 0 && segmentMatches(head, parts[0] as string) && walk(rest, parts.slice(1));
+  };
+  return walk(glob.slice(1).split("/"), path.slice(1).split("/"));
+}
+
+describe("';' path parameters and '**' globs (fast-check)", () => {
+  let strip: TestVigil;
+  let stripApp: Hono<AppEnv>;
+  let stripToken: string;
+
+  beforeAll(async () => {
+    const high = { session: 1e9, user: 1e9, ip: 1e9 };
+    strip = await startVigil({
+      policyText: `path_parameters: strip\n${POLICY}`,
+      store: "memory",
+      config: { public_url: PORTAL, log: { level: "silent" }, risk: { rate: { soft: high, hard: high } } },
+    });
+    stripApp = createApp(strip.deps);
+    ({ token: stripToken } = await signIn(
+      strip.stores,
+      { id: "alice", groups: ["admins"] },
+      strip.clock.now,
+    ));
+  });
+  afterAll(async () => strip?.close());
+
+  const signedIn = (uri: string, sessionToken: string) =>
+    new Request("http://vigil.internal/auth", {
+      headers: {
+        "X-Forwarded-Method": "GET",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "app.example.com",
+        "X-Forwarded-Uri": uri,
+        Accept: "application/json",
+        Cookie: `vigil_session=${sessionToken}`,
+      },
+    });
+
+  test(`${PATH_CASES.parameters} paths with ';' (default reject): always 400, never an allow on /admin`, async () => {
+    await fc.assert(
+      fc.asyncProperty(parameterPath, async (uri) => {
+        const response = await app.fetch(signedIn(uri, token), { peer: UNTRUSTED_PEER });
+        await response.arrayBuffer();
+        const reachesAdmin =
+          underAdmin(parameterStrippingBackendPath(uri)) || underAdmin(literalBackendPath(uri));
+        if (reachesAdmin) expect({ uri, status: response.status }).not.toEqual({ uri, status: 200 });
+        if (/;|%3b/i.test(uri)) expect({ uri, status: response.status }).toEqual({ uri, status: 400 });
+      }),
+      { numRuns: PATH_CASES.parameters },
+    );
+  }, 120_000);
+
+  test(`${PATH_CASES.stripped} paths with ';' (strip): answered exactly as the path Tomcat reads`, async () => {
+    await fc.assert(
+      fc.asyncProperty(parameterPath, async (uri) => {
+        const response = await stripApp.fetch(signedIn(uri, stripToken), { peer: UNTRUSTED_PEER });
+        await response.arrayBuffer();
+        if (/%3b/i.test(uri)) {
+          expect({ uri, status: response.status }).toEqual({ uri, status: 400 });
+          return;
+        }
+        const backendPath = parameterStrippingBackendPath(uri);
+        if (underAdmin(backendPath))
+          expect({ uri, status: response.status }).not.toEqual({ uri, status: 200 });
+        const plain = await stripApp.fetch(signedIn(backendPath, stripToken), { peer: UNTRUSTED_PEER });
+        await plain.arrayBuffer();
+        expect({ uri, backendPath, status: response.status }).toEqual({
+          uri,
+          backendPath,
+          status: plain.status,
+        });
+      }),
+      { numRuns: PATH_CASES.stripped },
+    );
+  }, 120_000);
+
+  const GLOB_SEGMENTS = [
+    "a",
+    "b",
+    "ab",
+    "*",
+    "a*",
+    "*b",
+    "?",
+    "a?",
+    "**",
+    "**",
+    "**",
+    "",
+    "a**",
+    "**b",
+    "*a*",
+  ];
+  const PATH_SEGMENTS = ["a", "b", "ab", "ba", "aab", "x", ""];
+  const glob = fc
+    .array(fc.constantFrom(...GLOB_SEGMENTS), { minLength: 1, maxLength: 5 })
+    .map((parts) => `/${parts.join("/")}`);
+  const path = fc
+    .array(fc.constantFrom(...PATH_SEGMENTS), { minLength: 1, maxLength: 7 })
+    .map((parts) => `/${parts.join("/")}`);
+
+  test(`${PATH_CASES.globs} glob/path pairs: the matcher agrees with a segment-wise reference`, () => {
+    fc.assert(
+      fc.property(glob, path, (pattern, candidate) => {
+        const mixed = pattern
+          .slice(1)
+          .split("/")
+          .some((segment) => segment !== "**" && segment.includes("**"));
+        if (mixed) {
+          expect(() => compileGlob(pattern)).toThrow(/must be a whole segment/);
+          return;
+        }
+        const expected = referenceGlob(pattern, candidate);
+        expect({ pattern, candidate, match: compileGlob(pattern)(candidate) }).toEqual({
+          pattern,
+          candidate,
+          match: expected,
+        });
+      }),
+      { numRuns: PATH_CASES.globs },
+    );
+  });
+});
+
+describe("client prefix (clientKey, fast-check)", () => {
+  const TRUSTED = (ip: string) => ip === TRUSTED_PEER;
+  /** The client key the forwardAuth parser gives a client at `text` (X-Forwarded-For from the proxy). */
+  const keyOf = (text: string, ipv6: number) => {
+    const headers = new Headers({
+      "X-Forwarded-Host": "app.example.com",
+      "X-Forwarded-Method": "GET",
+      "X-Forwarded-Uri": "/",
+      "X-Forwarded-For": text,
+    });
+    const parsed = parseForwardedRequest(headers, {
+      peer: TRUSTED_PEER,
+      isTrustedProxy: TRUSTED,
+      clientKey: (ip) => clientKey(ip, { ipv4: 32, ipv6 }),
+    });
+    if (!parsed.ok) throw new Error(`${text}: ${parsed.error}`);
+    return parsed.value.clientKey;
+  };
+
+  test(`${CASES.clientPrefix} prefixes: every address inside shares the prefix's key, every address outside has another`, () => {
+    const scenario = ipv6Prefix(32, 128).chain((prefix) =>
+      fc.record({
+        prefix: fc.constant(prefix),
+        inside: addressWithin(prefix).chain(ipv6Text),
+        outside: addressOutside(prefix).chain(ipv6Text),
+        network: ipv6Text(prefix.groups),
+      }),
+    );
+    fc.assert(
+      fc.property(scenario, ({ prefix, inside, outside, network }) => {
+        const key = keyOf(network, prefix.length);
+        if (prefix.length < 128) expect(key.endsWith(`/${prefix.length}`)).toBe(true);
+        expect(keyOf(inside, prefix.length)).toBe(key);
+        expect(keyOf(outside, prefix.length)).not.toBe(key);
+      }),
+      { numRuns: CASES.clientPrefix },
     );
   });
 });

@@ -9,6 +9,7 @@ import { createMemoryStores } from "../../src/adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import { type AppDeps, createVigilFetch, type VigilFetch } from "../../src/app.ts";
 import { type Config, resolveConfig } from "../../src/config/load.ts";
+import { SERVER_MAX_BODY_BYTES } from "../../src/http/read-body.ts";
 import { CidrSet } from "../../src/net/cidr-set.ts";
 import { createLogger } from "../../src/observe/logger.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
@@ -49,6 +50,7 @@ export async function startVigil(options: TestVigilOptions = {}): Promise<TestVi
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
+    maxRequestBodySize: SERVER_MAX_BODY_BYTES,
     fetch: (request, srv) =>
       app
         ? app.fetch(request, srv.requestIP(request)?.address ?? "")
@@ -95,6 +97,8 @@ async function wire(
     await waitForRedis(client, 5000);
     const { replicas, timeout } = config.redis.write_confirmation;
     stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix(), {
+      maxSessionsPerUser: config.session.max_per_user,
+      batching: { enabled: config.redis.batching },
       writeConfirmation: { replicas, timeoutMs: timeout },
     });
   }

@@ -62,6 +62,7 @@ describe("parseForwardedRequest", () => {
     ["X-Forwarded-Host", "a..b", /host/],
     ["X-Forwarded-Host", "app.example.com:99999", /port/],
     ["X-Forwarded-Method", "G ET", /method/],
+    ["X-Forwarded-Method", undefined, /X-Forwarded-Method is missing/],
     ["X-Forwarded-Proto", "gopher", /Proto/],
     ["X-Forwarded-For", "not-an-ip", /X-Forwarded-For/],
   ] as Array<[string, string | undefined, RegExp]>)("%s=%p is refused", (name, value, message) => {

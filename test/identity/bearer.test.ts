@@ -13,6 +13,8 @@ import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
 
 const ISSUER = "https://idp.test.example";
+/** Same keys, configured to name local users. */
+const STAFF_ISSUER = "https://staff.idp.test.example";
 const AUDIENCE = "vigil-api";
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -53,14 +55,27 @@ async function token(options: TokenOptions = {}): Promise<string> {
   return jwt.sign((options.key ?? k1).privateKey);
 }
 
+/** The issuer's subjects are namespaced ("idp:<sub>"); it is trusted with readers, phr, hwk and user. */
 const jwtSection = (extra: Record<string, unknown> = {}) => ({
   issuers: [
     {
+      id: "idp",
       issuer: ISSUER,
       audience: AUDIENCE,
       keys: { jwks_url: `http://127.0.0.1:${jwksServer.port}/jwks.json` },
       algorithms: ["ES256"],
       groups_claim: "groups",
+      allowed_groups: ["readers"],
+      acr_values: ["phr"],
+      amr_values: ["hwk", "user"],
+    },
+    {
+      id: "staff",
+      issuer: STAFF_ISSUER,
+      audience: AUDIENCE,
+      keys: { jwks_url: `http://127.0.0.1:${jwksServer.port}/jwks.json` },
+      algorithms: ["ES256"],
+      subjects: "local",
     },
   ],
   clock_skew: "5s",
@@ -107,7 +122,7 @@ describe("bearer tokens through /auth", () => {
   test("a valid token → 200 with the identity headers", async () => {
     const response = await auth(await token({ claims: { acr: "phr", amr: ["hwk", "user"] } }));
     expect(response.status).toBe(200);
-    expect(response.headers.get("x-auth-user")).toBe("api-client");
+    expect(response.headers.get("x-auth-user")).toBe("idp:api-client");
     expect(response.headers.get("x-auth-groups")).toBe("readers");
     expect(response.headers.get("x-auth-acr")).toBe("phr");
     expect(response.headers.get("x-auth-amr")).toBe("hwk,user");
@@ -145,13 +160,13 @@ describe("bearer tokens through /auth", () => {
     const fetchesBefore = jwksFetches;
     const response = await auth(await token({ key: k2, kid: "k2", sub: "rotated" }));
     expect(response.status).toBe(200);
-    expect(response.headers.get("x-auth-user")).toBe("rotated");
+    expect(response.headers.get("x-auth-user")).toBe("idp:rotated");
     expect(jwksFetches).toBeGreaterThan(fetchesBefore);
     expect((await auth(await token({ key: k1, kid: "k1", sub: "old-key" }))).status).toBe(401);
     jwks = { keys: [await publicJwk(k1, "k1"), await publicJwk(k2, "k2")] };
   });
 
-  test("a suspended user is refused even with a valid token; the store's groups win", async () => {
+  test("a local user: suspension refuses a valid token; the store's groups win", async () => {
     const now = Date.now();
     await vigil.stores.users.put({
       id: "sam",
@@ -160,7 +175,7 @@ describe("bearer tokens through /auth", () => {
       groups: [],
       createdAt: now,
     });
-    const jwt = await token({ sub: "sam" });
+    const jwt = await token({ iss: STAFF_ISSUER, sub: "sam", claims: { groups: ["admins"] } });
     const refused = await auth(jwt);
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ reason: "user_suspended" });
@@ -210,14 +225,19 @@ describe("createBearerVerifier", () => {
         jwt: {
           ...jwtSection({ jwks_cache: "1s" }),
           issuers: [
-            { issuer: ISSUER, audience: AUDIENCE, keys: { jwks_url: `http://127.0.0.1:${server.port}/` } },
+            {
+              id: "idp",
+              issuer: ISSUER,
+              audience: AUDIENCE,
+              keys: { jwks_url: `http://127.0.0.1:${server.port}/` },
+            },
           ],
         },
       });
       const verifier = createBearerVerifier(config.jwt);
       const jwt = await token();
       const now = Date.now();
-      expect((await verifier.verify(jwt, now))?.sub).toBe("api-client");
+      expect((await verifier.verify(jwt, now))?.userId).toBe("idp:api-client");
       expect(fetches).toBe(1);
       for (let i = 0; i < 5; i++) expect(await verifier.verify(jwt, now + i)).toBeDefined();
       expect(fetches).toBe(1);
@@ -225,7 +245,7 @@ describe("createBearerVerifier", () => {
       // Cached result (within jwks_cache) still answers; a new token uses the last keys fetched.
       expect(await verifier.verify(jwt, now + 500)).toBeDefined();
       await Bun.sleep(1100); // past jwks_cache: jose refetches (fails), the last keys still verify
-      expect((await verifier.verify(await token({ sub: "new" }), Date.now()))?.sub).toBe("new");
+      expect((await verifier.verify(await token({ sub: "new" }), Date.now()))?.userId).toBe("idp:new");
     } finally {
       server.stop(true);
     }
@@ -234,7 +254,9 @@ describe("createBearerVerifier", () => {
   test("JWKS unreachable and no key ever fetched → rejects (the handler answers 503)", async () => {
     const config = resolveConfig({
       jwt: {
-        issuers: [{ issuer: ISSUER, audience: AUDIENCE, keys: { jwks_url: "http://127.0.0.1:1/jwks" } }],
+        issuers: [
+          { id: "idp", issuer: ISSUER, audience: AUDIENCE, keys: { jwks_url: "http://127.0.0.1:1/jwks" } },
+        ],
       },
     });
     const verifier = createBearerVerifier(config.jwt);
@@ -258,6 +280,7 @@ describe("createBearerVerifier", () => {
       jwt: {
         issuers: [
           {
+            id: "idp",
             issuer: ISSUER,
             audience: [AUDIENCE, "other"],
             keys: { keys: [await exportSPKI(k2.publicKey), await publicJwk(k1, "k1")] },
@@ -267,8 +290,10 @@ describe("createBearerVerifier", () => {
     });
     const verifier = createBearerVerifier(config.jwt);
     const now = Date.now();
-    expect((await verifier.verify(await token({ key: k1, kid: "k1" }), now))?.sub).toBe("api-client");
-    expect((await verifier.verify(await token({ key: k2, kid: "whatever" }), now))?.sub).toBe("api-client");
+    expect((await verifier.verify(await token({ key: k1, kid: "k1" }), now))?.userId).toBe("idp:api-client");
+    expect((await verifier.verify(await token({ key: k2, kid: "whatever" }), now))?.userId).toBe(
+      "idp:api-client",
+    );
     expect(await verifier.verify(await token({ key: stranger, kid: "k1" }), now)).toBeUndefined();
     expect(await verifier.verify(await token({ key: stranger, kid: "nope" }), now)).toBeUndefined();
   });
@@ -277,7 +302,9 @@ describe("createBearerVerifier", () => {
     const config = resolveConfig({
       jwt: {
         clock_skew: "30s",
-        issuers: [{ issuer: ISSUER, audience: AUDIENCE, keys: { keys: [await publicJwk(k1, "k1")] } }],
+        issuers: [
+          { id: "idp", issuer: ISSUER, audience: AUDIENCE, keys: { keys: [await publicJwk(k1, "k1")] } },
+        ],
       },
     });
     const verifier = createBearerVerifier(config.jwt);

@@ -78,7 +78,7 @@ describe("enrollment", () => {
     expect(page.text).toContain("Create your passkey");
     expect(page.headers.get("content-security-policy")).toContain("script-src 'nonce-");
     expect(page.headers.get("x-frame-options")).toBe("DENY");
-    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("referrer-policy")).toBe("same-origin");
     expect(page.headers.get("cache-control")).toContain("no-store");
 
     // A registration from the wrong origin (clientDataJSON) is refused and changes nothing.
@@ -255,6 +255,45 @@ describe("step-up", () => {
     expect(await snapshot("uma")).toEqual(after);
   });
 
+  test("a step-up records its own check: acr phr, its time, and the RFC 8176 methods it used", async () => {
+    const client = new PortalClient(portal, freshIp());
+    const soft = new SoftAuthenticator(portal.origin);
+    await enroll("sam", client, soft);
+    // A sign-in whose authenticator did not verify the user (userVerification "preferred"), as
+    // the user's only session.
+    client.jar.clear();
+    await portal.stores.sessions.deleteByUser("sam");
+    const signedIn = await client.post("/webauthn/login/verify", {
+      response: soft.assert(await loginOptions(client), { userVerified: false }),
+    });
+    expect(signedIn.status).toBe(200);
+    const admin = `http://${APP_HOST}/admin/panel`;
+    const ask = () =>
+      fetch(`${portal.url}/auth`, {
+        headers: forwardAuthHeaders(admin, client.cookieHeader(), client.ip),
+        redirect: "manual",
+      });
+    const [signIn] = await snapshot("sam");
+    expect(signIn?.sessions).toHaveLength(1);
+    expect(signIn?.sessions[0]).toMatchObject({ acr: "passkey", amr: ["hwk", "user"], stepUpAt: 0 });
+    expect((await ask()).status).toBe(302); // the admin rule asks for a step-up
+
+    const stepUp = await client.post("/webauthn/stepup/verify", {
+      response: soft.assert(await stepUpOptions(client)),
+    });
+    expect(stepUp.status).toBe(200);
+    const [after] = await snapshot("sam");
+    expect(after?.sessions).toHaveLength(1);
+    // acr is raised, the time is recorded (max_age counts from it), and amr lists the step-up's
+    // own methods: user verification was required, so "mfa" is there now.
+    expect(after?.sessions[0]).toMatchObject({ acr: "phr", amr: ["hwk", "user", "mfa"] });
+    expect(after?.sessions[0]?.stepUpAt).toBeGreaterThan(0);
+    const allowed = await ask();
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("x-auth-acr")).toBe("phr");
+    expect(allowed.headers.get("x-auth-amr")).toBe("hwk,user,mfa");
+  });
+
   test("a foreign credential (user B's passkey while signed in as A) is refused", async () => {
     const soft = new SoftAuthenticator(portal.origin);
     const alice = new PortalClient(portal, freshIp());
@@ -372,7 +411,7 @@ describe("logout", () => {
 });
 
 describe("bootstrap", () => {
-  test("prints one link for the first admin when there are no users, to print only", async () => {
+  test("prints a link for the first admin while it has no passkey, to print only", async () => {
     const fresh = await startPortal();
     try {
       const printed: string[] = [];
@@ -385,9 +424,25 @@ describe("bootstrap", () => {
       expect(printed.join("\n")).toContain(minted?.url as string);
       expect(await fresh.stores.users.get("admin")).toMatchObject({ status: "active", groups: ["admins"] });
       expect(fresh.logLines.join("")).not.toContain(minted?.token as string);
+      // Until the admin has a passkey, every start prints a fresh link; afterwards none.
+      const again = await bootstrapFirstAdmin(
+        { stores: fresh.stores, config: fresh.config },
+        () => {},
+        Date.now(),
+      );
+      expect(again?.token).toBeDefined();
+      expect(again?.token).not.toBe(minted?.token);
+      const client = new PortalClient(fresh, "198.51.100.250");
+      const soft = new SoftAuthenticator(fresh.origin);
+      const options = await client.post("/webauthn/register/options", { token: again?.token });
+      const { response } = soft.register(options.body as never);
+      expect((await client.post("/webauthn/register/verify", { token: again?.token, response })).status).toBe(
+        200,
+      );
       expect(
         await bootstrapFirstAdmin({ stores: fresh.stores, config: fresh.config }, () => {}, Date.now()),
       ).toBe(undefined);
+      expect((await client.post("/webauthn/register/options", { token: minted?.token })).status).toBe(410);
     } finally {
       await fresh.close();
     }

@@ -8,7 +8,7 @@ import type { AppDeps } from "../../src/app.ts";
 import type { Config } from "../../src/config/load.ts";
 import { createLogger } from "../../src/observe/logger.ts";
 import type { Stores } from "../../src/ports.ts";
-import { startVigil } from "../helpers/vigil.ts";
+import { startVigil, type TestVigilOptions } from "../helpers/vigil.ts";
 
 export const COOKIE_DOMAIN = "vigil.localhost";
 export const APP_HOST = "app.vigil.localhost";
@@ -36,7 +36,7 @@ export interface Portal {
 }
 
 export async function startPortal(
-  options: { config?: Record<string, unknown>; policy?: string } = {},
+  options: { config?: Record<string, unknown>; policy?: string; store?: TestVigilOptions["store"] } = {},
 ): Promise<Portal> {
   const logLines: string[] = [];
   const sink = new Writable({
@@ -53,6 +53,7 @@ export async function startPortal(
       ...options.config,
     }),
     policyText: options.policy ?? TEST_POLICY,
+    store: options.store,
     deps: {
       geo: () => undefined,
       clock: () => clock.now ?? Date.now(),

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
+import { sessionIdFromToken } from "../../src/session/token.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { type Replica, runCli, spawnReplica, tempFile } from "./spawn.ts";
@@ -73,7 +74,18 @@ beforeAll(async () => {
     JSON.stringify({
       trusted_proxies: ["127.0.0.1/32", "::1/128"],
       redis: { prefix },
-      jwt: { issuers: [{ issuer: ISSUER, audience: "vigil", keys: { keys: [jwk] }, algorithms: ["ES256"] }] },
+      jwt: {
+        issuers: [
+          {
+            id: "idp",
+            issuer: ISSUER,
+            audience: "vigil",
+            keys: { keys: [jwk] },
+            algorithms: ["ES256"],
+            subjects: "local",
+          },
+        ],
+      },
     }),
   );
   env = {
@@ -115,13 +127,13 @@ describe("two replicas, one Redis", () => {
       sessions: Array<{ id: string }>;
     };
     expect(list.sessions).toHaveLength(2);
-    const firstId = new Bun.CryptoHasher("sha256").update(first).digest("hex");
+    const firstId = sessionIdFromToken(first);
     expect((await admin(b, "DELETE", `/sessions/${firstId}`)).status).toBe(200);
     expect((await authRequest(a.url, { cookie: first })).status).toBe(401);
     expect((await authRequest(a.url, { cookie: second })).status).toBe(200);
   });
 
-  test("suspend → 403 user_suspended on both (cookie and bearer); resume → allowed again", async () => {
+  test("suspend → 403 user_suspended on both (cookie and bearer); resume ends the sessions on both", async () => {
     const token = await newSession("sue");
     const bearer = await new SignJWT({})
       .setProtectedHeader({ alg: "ES256", kid: "r1" })
@@ -135,15 +147,16 @@ describe("two replicas, one Redis", () => {
     expect((await authRequest(b.url, { bearer })).status).toBe(200);
 
     const suspended = await admin(a, "POST", "/users/sue/suspend");
-    expect(await suspended.json()).toMatchObject({ user: { status: "suspended" }, revoked: 1 });
-    // The suspension is seen at once by both replicas, even for a token both have cached.
+    expect(await suspended.json()).toMatchObject({ user: { status: "suspended" }, sessions: 1 });
+    // The suspension is seen at once by both replicas, for the session and for a token both have
+    // cached, and the answer names the user-level cause.
     for (const replica of [b, a]) {
-      const refused = await authRequest(replica.url, { bearer });
-      expect(refused.status).toBe(403);
-      expect(await refused.json()).toMatchObject({ reason: "user_suspended" });
+      for (const credential of [{ bearer }, { cookie: token }]) {
+        const refused = await authRequest(replica.url, credential);
+        expect(refused.status).toBe(403);
+        expect(await refused.json()).toMatchObject({ reason: "user_suspended" });
+      }
     }
-    // Suspension revoked the session too; a session minted during the suspension is refused.
-    expect((await authRequest(b.url, { cookie: token })).status).toBe(401);
     const late = await newSession("sue");
     for (const replica of [a, b]) {
       const refused = await authRequest(replica.url, { cookie: late });
@@ -151,9 +164,18 @@ describe("two replicas, one Redis", () => {
       expect(await refused.json()).toMatchObject({ reason: "user_suspended" });
     }
 
-    expect((await admin(b, "POST", "/users/sue/resume")).status).toBe(200);
-    expect((await authRequest(a.url, { cookie: late })).status).toBe(200);
+    const resumed = await admin(b, "POST", "/users/sue/resume");
+    expect(await resumed.json()).toMatchObject({ user: { status: "active" }, revoked: 2 });
+    // Neither session comes back to life on either replica; the token (re-checked live) passes.
+    for (const replica of [a, b]) {
+      for (const cookie of [token, late]) {
+        const ended = await authRequest(replica.url, { cookie });
+        expect(ended.status).toBe(401);
+        expect(await ended.json()).toMatchObject({ reason: "session_unknown" });
+      }
+    }
     expect((await authRequest(b.url, { bearer })).status).toBe(200);
+    expect((await authRequest(a.url, { cookie: await newSession("sue") })).status).toBe(200);
   });
 
   test("groups change on one replica flips a group rule on the other, both ways", async () => {

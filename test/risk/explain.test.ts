@@ -195,6 +195,9 @@ describe("explainRequest", () => {
     await expect(
       run({ url: "https://app.example.com/", ip: US, address: "/auth?stepup=soon" }),
     ).rejects.toThrow("--address");
+    await expect(
+      run({ url: "https://app.example.com/", ip: US, userAgent: "u".repeat(1025) }),
+    ).rejects.toThrow("--ua: User-Agent is longer than 1024 bytes");
   });
 });
 

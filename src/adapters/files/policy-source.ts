@@ -1,12 +1,42 @@
 /**
  * Holds the live policy and reloads it when the file changes (or on SIGHUP, wired in main.ts).
  * A file that fails to parse or compile is refused: the error is logged and counted, and the
- * previous policy keeps serving. At start a bad file is fatal (the caller lets it throw).
+ * previous policy keeps serving. At start a bad file is fatal (the caller lets it throw). An empty
+ * file is a bad file: a truncated write must not become "no rules, deny everything".
  */
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
-import { type CompileOptions, compilePolicyText, type Policy } from "../../policy/compile.ts";
+import { type CompileOptions, compilePolicyText, type Policy, PolicyError } from "../../policy/compile.ts";
 import { SAMPLE_POLICY } from "../../policy/sample-policy.ts";
+
+/**
+ * Reads and compiles the policy file (the built-in sample when no path is set): the one reading
+ * path for the start, hot reload and `vigil check`. Every fault is a PolicyError naming the file,
+ * so the start prints one line instead of a stack trace.
+ */
+export function readPolicyFile(path: string | undefined, options: CompileOptions): Policy {
+  if (path === undefined) return compilePolicyText(SAMPLE_POLICY, options);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "file not found"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a directory"
+            : (error as Error).message;
+    throw new PolicyError(`policy ${path}: ${why} (VIGIL_POLICY / policy_path)`);
+  }
+  try {
+    return compilePolicyText(text, options);
+  } catch (error) {
+    throw new PolicyError(`policy ${path}: ${(error as Error).message}`);
+  }
+}
 
 export interface PolicySourceEvents {
   onReload(result: { ok: true; version: string } | { ok: false; error: string }): void;
@@ -23,7 +53,7 @@ export class PolicySource {
     private readonly options: CompileOptions,
     private readonly events: PolicySourceEvents,
   ) {
-    this.policy = compilePolicyText(path ? readFileSync(path, "utf8") : SAMPLE_POLICY, options);
+    this.policy = readPolicyFile(path, options);
     events.onReload({ ok: true, version: this.policy.version });
   }
 
@@ -35,7 +65,7 @@ export class PolicySource {
   reload(): boolean {
     if (!this.path) return false;
     try {
-      const next = compilePolicyText(readFileSync(this.path, "utf8"), this.options);
+      const next = readPolicyFile(this.path, this.options);
       const changed = next.version !== this.policy.version;
       this.policy = next;
       if (changed) this.events.onReload({ ok: true, version: next.version });

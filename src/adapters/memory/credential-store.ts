@@ -16,10 +16,11 @@ export function createMemoryCredentialStore(state: MemoryState): CredentialStore
       return credential === undefined ? undefined : copyCredential(credential);
     },
     async add(credential) {
-      const previous = state.credentials.get(credential.id);
-      if (previous !== undefined) indexRemove(state.userCredentials, previous.userId, credential.id);
+      // An id is registered once: never overwrite another enrollment's passkey.
+      if (state.credentials.has(credential.id)) return false;
       state.credentials.set(credential.id, copyCredential(credential));
       indexAdd(state.userCredentials, credential.userId, credential.id);
+      return true;
     },
     async recordUse(credentialId, use) {
       const credential = state.credentials.get(credentialId);

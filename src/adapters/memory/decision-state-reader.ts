@@ -56,9 +56,9 @@ export function createMemoryDecisionStateReader(state: MemoryState): DecisionSta
         rate: {
           session: count(query, "session", session?.id),
           user: count(query, "user", userId),
-          ip: count(query, "ip", query.clientIp),
+          ip: count(query, "ip", query.clientKey),
         },
-        ipReputation: state.counters.get(ipReputationKey(query.clientIp)) ?? 0,
+        ipReputation: state.counters.get(ipReputationKey(query.clientKey)) ?? 0,
       };
     },
   };

@@ -40,7 +40,11 @@ export function createMemoryState(): MemoryState {
   };
 }
 
-export const copySession = (session: Session): Session => ({ ...session, amr: [...session.amr] });
+export const copySession = (session: Session): Session => ({
+  ...session,
+  amr: [...session.amr],
+  ...(session.federation ? { federation: { ...session.federation } } : {}),
+});
 export const copyUser = (user: User): User => ({ ...user, groups: [...user.groups] });
 export const copyCredential = (credential: StoredCredential): StoredCredential => ({
   ...credential,

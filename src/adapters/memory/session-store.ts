@@ -1,13 +1,32 @@
-/** In-memory sessions, same semantics as the Redis store (absolute TTL at creation, lazy index). */
+/**
+ * In-memory sessions, same semantics as the Redis store: absolute TTL at creation, the index
+ * pruned on insert and capped per user (oldest sign-in revoked first).
+ */
 import type { Session } from "../../core/types.ts";
-import type { NewSession, SessionStore } from "../../ports.ts";
+import { DEFAULT_MAX_SESSIONS_PER_USER, type NewSession, type SessionStore } from "../../ports.ts";
 import { newSessionToken, sessionIdFromToken } from "../../session/token.ts";
 import { newSession, rotatedSession } from "../redis/session-record.ts";
 import { copySession, indexAdd, indexRemove, type MemoryState } from "./memory-state.ts";
 
-export function createMemorySessionStore(state: MemoryState): SessionStore {
+export function createMemorySessionStore(
+  state: MemoryState,
+  maxSessionsPerUser = DEFAULT_MAX_SESSIONS_PER_USER,
+): SessionStore {
+  /** Drops ended sessions from the user's index, then revokes the oldest until one more fits. */
+  function makeRoom(userId: string): void {
+    const live = [...(state.userSessions.get(userId) ?? [])].flatMap((id) => {
+      const record = state.sessions.get(id);
+      if (record === undefined) indexRemove(state.userSessions, userId, id);
+      return record === undefined ? [] : [{ id, expiresAt: record.expiresAt }];
+    });
+    // Ordered by absolute expiry, i.e. by sign-in time, as the Redis index is.
+    live.sort((a, b) => a.expiresAt - b.expiresAt);
+    while (live.length >= maxSessionsPerUser) remove(live.shift()!.id);
+  }
+
   /** The absolute time-out counts from the session's createdAt (sign-in), not from this write. */
   function insert(session: Session, absoluteTtlMs: number, now: number): void {
+    makeRoom(session.userId);
     const expiresAt = session.createdAt + absoluteTtlMs;
     state.sessions.set(
       session.id,
@@ -32,7 +51,7 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
 
   return {
     async create(input: NewSession, now: number, absoluteTtlMs: number) {
-      const token = newSessionToken();
+      const token = newSessionToken(input.userId);
       const session = newSession(sessionIdFromToken(token), input, now);
       insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };
@@ -43,7 +62,7 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
     async rotate(sessionId, patch, now, absoluteTtlMs) {
       const old = remove(sessionId);
       if (old === undefined) return undefined;
-      const token = newSessionToken();
+      const token = newSessionToken(old.userId);
       const session = rotatedSession(sessionIdFromToken(token), old, patch, now);
       insert(session, absoluteTtlMs, now);
       return { token, session: copySession(session) };
@@ -52,16 +71,11 @@ export function createMemorySessionStore(state: MemoryState): SessionStore {
     async update(sessionId, patch) {
       const record = state.sessions.get(sessionId);
       if (record === undefined) return false;
-      const before = record.session.userId;
       record.session = {
         ...record.session,
         ...definedOnly(patch),
         amr: [...(patch.amr ?? record.session.amr)],
       };
-      if (record.session.userId !== before) {
-        indexRemove(state.userSessions, before, sessionId);
-        indexAdd(state.userSessions, record.session.userId, sessionId);
-      }
       return true;
     },
 

@@ -34,6 +34,11 @@ export function sessionPatchToFields(patch: Partial<NewSession>): HashFields {
   if (patch.ip !== undefined) fields.ip = patch.ip;
   if (patch.country !== undefined) fields.country = patch.country;
   if (patch.uaHash !== undefined) fields.uaHash = patch.uaHash;
+  if (patch.federation !== undefined) {
+    fields.fedProvider = patch.federation.provider;
+    fields.fedSubject = patch.federation.subject;
+    fields.fedSid = patch.federation.sid;
+  }
   return fields;
 }
 
@@ -66,6 +71,15 @@ export function sessionFromFields(id: string, fields: HashFields): Session | und
     lastLocatedAt: decodeInt(fields.lastLocatedAt),
     lastSeenAt: decodeInt(fields.lastSeenAt),
     createdAt: decodeInt(fields.createdAt),
+    ...(fields.fedProvider
+      ? {
+          federation: {
+            provider: fields.fedProvider,
+            subject: fields.fedSubject ?? "",
+            sid: fields.fedSid ?? "",
+          },
+        }
+      : {}),
   };
 }
 

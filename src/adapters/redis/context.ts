@@ -1,13 +1,29 @@
 import type Redis from "ioredis";
+import type { Cluster } from "ioredis";
 import type { KeyLayout } from "./keys.ts";
 import type { VigilScripts } from "./scripts.ts";
 import type { WriteConfirmation } from "./write-confirmation.ts";
 
+/** The decision's keys and arguments (see the decision scripts in scripts.ts). */
+export interface DecisionCall {
+  clientKeys: string[];
+  /** Empty when the request names no user (anonymous, or a session id without a valid tag). */
+  userKeys: string[];
+  args: string[];
+}
+
+/** The decision's reply: one JSON string, or the user part's and the client part's (Cluster). */
+export type DecisionReply = string | { user: string | undefined; client: string };
+
 /** What every Redis store is built from: the shared client, the key layout and the scripts. */
 export interface RedisContext {
-  client: Redis;
+  client: Redis | Cluster;
   keys: KeyLayout;
   scripts: VigilScripts;
+  /** Runs the decision script(s) for one decision (one call, or two in parallel on Cluster). */
+  decision(call: DecisionCall): Promise<DecisionReply>;
+  /** Most live sessions a user may hold; a new one revokes the oldest beyond it. */
+  maxSessionsPerUser: number;
   /** Confirms security writes on replicas (write-confirmation.ts); track before, confirm after. */
   confirmation: WriteConfirmation;
 }

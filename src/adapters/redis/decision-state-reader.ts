@@ -1,32 +1,61 @@
 /**
- * The decision's single round trip: one call of the decision Lua script (see scripts.ts), whose
- * flat reply is parsed here. Nothing else touches Redis on the decision path.
+ * The decision's round trip: the decision Lua script (scripts.ts), whose JSON reply is parsed
+ * here. On one Redis it is one call with every key; on Redis Cluster it is the user slot's part
+ * and the client slot's part, sent at once (one round trip of latency). Nothing else touches
+ * Redis on the decision path.
  */
 
 import type { Session, User } from "../../core/types.ts";
 import type { DecisionState, DecisionStateQuery, DecisionStateReader } from "../../ports.ts";
+import { parseSessionId } from "../../session/token.ts";
 import { decodeInt, decodeNumber, parseGroups } from "./codec.ts";
-import type { RedisContext } from "./context.ts";
+import type { DecisionCall, DecisionReply, RedisContext } from "./context.ts";
+import type { KeyLayout } from "./keys.ts";
 import { DECISION_SESSION_FIELDS, DECISION_USER_FIELDS } from "./scripts.ts";
-import { slidingCount } from "./sliding-window.ts";
+import { slidingCount, windowIndex } from "./sliding-window.ts";
 
-export function createRedisDecisionStateReader({ scripts }: RedisContext): DecisionStateReader {
+export function decisionCall(keys: KeyLayout, query: DecisionStateQuery): DecisionCall {
+  const now = Math.floor(query.now);
+  const window = query.rateWindowMs;
+  const index = window === undefined ? 0 : windowIndex(now, window);
+  // Each slot's key start built once: these keys are built on every decision.
+  const client = keys.clientSlot(query.clientKey);
+  const clientKeys = [`${client}rate:${index}`, `${client}rate:${index - 1}`, `${client}rep`];
+  const parsed = query.sessionId === undefined ? undefined : parseSessionId(query.sessionId);
+  const userId = parsed?.userId ?? (query.sessionId === undefined ? query.userId : undefined);
+  let userKeys: string[] = [];
+  if (userId !== undefined) {
+    const user = keys.userSlot(userId);
+    userKeys = [
+      // Without a session the user hash stands in for it: declared, never read as a session.
+      parsed === undefined ? `${user}user` : `${user}s:${parsed.hash}`,
+      `${user}sessions`,
+      `${user}user`,
+      `${user}rate:${index}`,
+      `${user}rate:${index - 1}`,
+    ];
+  }
+  // Strings only (the script's ARGV): the script stores `now` as text.
+  const args = [
+    parsed !== undefined ? "s" : userId !== undefined ? "u" : "",
+    parsed?.hash ?? "",
+    userId ?? "",
+    String(now),
+    String(Math.floor(query.idleTimeoutMs)),
+    query.location === undefined ? "" : String(query.location.lat),
+    query.location === undefined ? "" : String(query.location.lon),
+    window === undefined ? "" : String(window),
+  ];
+  return { clientKeys, userKeys, args };
+}
+
+export function createRedisDecisionStateReader({ keys, decision }: RedisContext): DecisionStateReader {
   return {
     async read(query: DecisionStateQuery): Promise<DecisionState> {
+      const reply = await decision(decisionCall(keys, query));
       const now = Math.floor(query.now);
-      const window = query.rateWindowMs;
-      // Strings only (the script's ARGV; see decisionScript): the script stores `now` as text.
-      const reply = await scripts.decisionRead([
-        query.sessionId ?? "",
-        query.userId ?? "",
-        String(now),
-        String(Math.floor(query.idleTimeoutMs)),
-        query.location === undefined ? "" : String(query.location.lat),
-        query.location === undefined ? "" : String(query.location.lon),
-        window === undefined ? "" : String(window),
-        query.clientIp,
-      ]);
-      return parseReply(reply, query.sessionId, query.userId, now, window);
+      const userId = query.sessionId === undefined ? query.userId : parseSessionId(query.sessionId)?.userId;
+      return parseReply(reply, query.sessionId, userId, now, query.rateWindowMs);
     },
   };
 }
@@ -98,15 +127,27 @@ function countAt(counts: readonly unknown[], i: number): number {
 
 const NO_COUNTS: readonly unknown[] = [];
 
+type ParsedReply = { s: unknown; u: unknown; c: unknown };
+
+function mergeReplies(reply: DecisionReply): ParsedReply {
+  if (typeof reply === "string") return JSON.parse(reply) as ParsedReply;
+  const client = JSON.parse(reply.client) as ParsedReply;
+  if (reply.user === undefined) return client;
+  const user = JSON.parse(reply.user) as ParsedReply;
+  const userCounts = Array.isArray(user.c) ? user.c : NO_COUNTS;
+  const clientCounts = Array.isArray(client.c) ? client.c : NO_COUNTS;
+  return { s: user.s, u: user.u, c: [...userCounts.slice(0, 4), ...clientCounts.slice(4)] };
+}
+
 /** {"s":[session values],"u":[user values],"c":[sessionCur, sessionPrev, userCur, userPrev, ipCur, ipPrev, ipRep]} */
 function parseReply(
-  reply: string,
+  reply: DecisionReply,
   sessionId: string | undefined,
   queryUserId: string | undefined,
   now: number,
   window: number | undefined,
 ): DecisionState {
-  const parsed = JSON.parse(reply) as { s: unknown; u: unknown; c: unknown };
+  const parsed = mergeReplies(reply);
   const session = sessionId === undefined ? undefined : sessionFromValues(sessionId, parsed.s);
   const userId = session?.userId ?? queryUserId;
   const user = userId === undefined ? undefined : userFromValues(userId, parsed.u);

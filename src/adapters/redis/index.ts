@@ -6,24 +6,38 @@
  * Security writes (sessions, users, passkeys) are confirmed on replicas (write-confirmation.ts)
  * on `writeClient`, a second connection, because WAIT blocks the connection it runs on.
  */
-import type Redis from "ioredis";
-import type { Stores } from "../../ports.ts";
+import { Cluster, type default as Redis } from "ioredis";
+import { DEFAULT_MAX_SESSIONS_PER_USER, type Stores } from "../../ports.ts";
+import { clusterDecision } from "./cluster-decision.ts";
 import type { RedisContext } from "./context.ts";
 import { createRedisCounterStore } from "./counter-store.ts";
 import { createRedisCredentialStore } from "./credential-store.ts";
+import { type DecisionBatching, decisionScriptCall } from "./decision-caller.ts";
 import { createRedisDecisionStateReader } from "./decision-state-reader.ts";
+import { createRedisFederationStore } from "./federation-store.ts";
 import { keyLayout } from "./keys.ts";
 import { createRedisOneTimeStore } from "./one-time-store.ts";
 import { createRedisReplayGuard } from "./replay-guard.ts";
-import { defineScripts } from "./scripts.ts";
+import { DECISION_SCRIPTS, defineScripts } from "./scripts.ts";
 import { createRedisSessionStore } from "./session-store.ts";
 import { reportingFailures } from "./store-failures.ts";
 import { createRedisStoreHealth } from "./store-health.ts";
 import { createRedisUserStore } from "./user-store.ts";
 import { createWriteConfirmation, type WriteConfirmationSettings } from "./write-confirmation.ts";
+import { markerKeyFor, writeConnectionFor } from "./write-routing.ts";
 
-export { createRedisClient, type RedisClientOptions, waitForRedis } from "./client.ts";
+export {
+  clusterModeRefusal,
+  createClusterClient,
+  createRedisClient,
+  createStoreClient,
+  type RedisClient,
+  type RedisClientOptions,
+  waitForRedis,
+} from "./client.ts";
+export type { DecisionBatching } from "./decision-caller.ts";
 export { keyLayout } from "./keys.ts";
+export { ensureTracingHasSubscribers } from "./tracing-channel.ts";
 export type { WriteConfirmationSettings } from "./write-confirmation.ts";
 
 export const DEFAULT_REDIS_PREFIX = "vigil:";
@@ -31,8 +45,15 @@ export const DEFAULT_REDIS_PREFIX = "vigil:";
 export const DEFAULT_WRITE_CONFIRMATION: WriteConfirmationSettings = { replicas: "auto", timeoutMs: 1_000 };
 
 export interface RedisStoreOptions {
-  /** The connection for security writes and their WAIT (default: `client` itself). */
-  writeClient?: Redis;
+  /** Most live sessions per user (config session.max_per_user); a new one revokes the oldest. */
+  maxSessionsPerUser?: number;
+  /** How decision calls reach one Redis (config redis.batching); default: batched. */
+  batching?: DecisionBatching;
+  /**
+   * The client for security writes and their WAIT (default: `client` itself): a second client of
+   * the same URL, since WAIT blocks the connection it runs on. On Cluster, a second Cluster client.
+   */
+  writeClient?: Redis | Cluster;
   writeConfirmation?: WriteConfirmationSettings;
   /** A security write found its connection on a non-primary (logged by main.ts). */
   onDemoted?: (role: string) => void;
@@ -40,10 +61,22 @@ export interface RedisStoreOptions {
   onConfirmation?: (result: "confirmed" | "not_confirmed") => void;
 }
 
-const usesSentinel = (client: Redis): boolean => (client.options.sentinels?.length ?? 0) > 0;
+const usesSentinel = (client: Redis | Cluster): boolean =>
+  !(client instanceof Cluster) && (client.options.sentinels?.length ?? 0) > 0;
+
+/** How a decision reaches Redis: one call with every key, or one per slot on Cluster. */
+function decisionCalls(client: Redis | Cluster, batching: DecisionBatching): RedisContext["decision"] {
+  if (client instanceof Cluster) {
+    const { commandTimeout } = client.options.redisOptions ?? {};
+    return clusterDecision(client, typeof commandTimeout === "number" ? commandTimeout : 500);
+  }
+  // One Redis (standalone or Sentinel) holds every slot.
+  const whole = decisionScriptCall(client, DECISION_SCRIPTS.whole, batching);
+  return ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args);
+}
 
 export function createRedisStores(
-  client: Redis,
+  client: Redis | Cluster,
   prefix: string = DEFAULT_REDIS_PREFIX,
   options: RedisStoreOptions = {},
 ): Stores {
@@ -51,18 +84,30 @@ export function createRedisStores(
   const writeClient = options.writeClient ?? client;
   const confirmation = createWriteConfirmation({
     ...(options.writeConfirmation ?? DEFAULT_WRITE_CONFIRMATION),
-    connectionFor: () => writeClient,
-    markerKeyFor: () => `${prefix}write-confirmation`,
+    connectionFor: writeConnectionFor(writeClient),
+    // On Cluster the marker shares the key's slot; one Redis needs just one marker key.
+    markerKeyFor: (key) =>
+      writeClient instanceof Cluster ? markerKeyFor(prefix, key) : `${prefix}write-confirmation`,
     // Under Sentinel a primary that lists no replica is the demoted or the freshly promoted one.
     autoMinimum: usesSentinel(writeClient) ? 1 : 0,
     onDemoted: options.onDemoted,
+    // A Cluster node that is no longer a master: the slot map is stale (the next write is redirected).
+    ...(writeClient instanceof Cluster ? { leaveDemoted: () => void writeClient.refreshSlotsCache() } : {}),
     onResult: options.onConfirmation,
   });
-  const context: RedisContext = { client, keys, scripts: defineScripts(client, keys), confirmation };
+  const context: RedisContext = {
+    client,
+    keys,
+    scripts: defineScripts(client),
+    decision: decisionCalls(client, options.batching ?? { enabled: true }),
+    maxSessionsPerUser: options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
+    confirmation,
+  };
+  // Security writes (and the reads their scripts depend on) go over the write client.
   const writes: RedisContext =
     writeClient === client
       ? context
-      : { client: writeClient, keys, scripts: defineScripts(writeClient, keys), confirmation };
+      : { ...context, client: writeClient, scripts: defineScripts(writeClient) };
   const extraClients = writeClient === client ? [] : [writeClient];
   return {
     decisions: createRedisDecisionStateReader(context),
@@ -72,6 +117,7 @@ export function createRedisStores(
     oneTime: reportingFailures(createRedisOneTimeStore(context)),
     counters: reportingFailures(createRedisCounterStore(context)),
     replay: reportingFailures(createRedisReplayGuard(context)),
+    federation: reportingFailures(createRedisFederationStore(writes, prefix)),
     health: createRedisStoreHealth(context, { probeKey: `${prefix}readyz-probe`, extraClients }),
   };
 }

@@ -1,24 +1,21 @@
 /**
  * Lua scripts, registered with ioredis `defineCommand` (EVALSHA, falling back to EVAL on
  * NOSCRIPT). Every multi-step change runs as one script so it is atomic and costs one round trip
- * on the auto-pipelined client (the decision script is sent its own way: see decisionCaller).
- * Keys built inside a script (from a prefix) are not declared in KEYS: fine for a standalone or
- * Sentinel Redis; Redis Cluster is not supported.
+ * on the auto-pipelined client (the decision script is sent its own way: see decision-caller.ts).
  *
- * "Indexed" hashes are hashes whose id is also a member of a set: a session in
- * user-sessions:<userId>, a credential in user-creds:<userId>, a user in `users`. When `ownerField`
- * is given the set is `<setPrefix><value of ownerField>`; when it is "" the set is `setPrefix` itself.
+ * Every key a script touches is passed in KEYS, never built inside the script, and all KEYS of one
+ * call share a hash tag (keys.ts), so each script runs on Redis Cluster too. Scripts that act on
+ * every session of a user (revoke all, the per-user cap) are told the index's members and their
+ * keys by the caller; they first check that the index still holds exactly those members and
+ * answer STALE (-1) otherwise, and the caller reads the index again and retries.
  */
-import { createHash } from "node:crypto";
 import type Redis from "ioredis";
-import { ipReputationKey } from "../../ports.ts";
-import type { KeyLayout } from "./keys.ts";
-import { createTurnBatcher, type TurnBatcher } from "./turn-batcher.ts";
+import type { Cluster } from "ioredis";
 
 /**
  * The session and user hash fields the decision needs, in the order the decision script returns
  * their values (HMGET, not HGETALL: no field names on the wire, nothing the decision ignores).
- * The script also reads `expiresAt` (appended last to the session list) but does not return it.
+ * The script also reads `expiresAt` and the session's rate counter fields but does not return them.
  */
 export const DECISION_SESSION_FIELDS = [
   "userId",
@@ -37,193 +34,249 @@ export const DECISION_SESSION_FIELDS = [
 ] as const;
 export const DECISION_USER_FIELDS = ["displayName", "status", "groups", "createdAt"] as const;
 
+/**
+ * The session's own rate counter lives in its hash (no key of its own, gone with the session):
+ * the fixed window it counts, that window's count and the previous window's.
+ */
+export const SESSION_RATE_FIELDS = ["rateWindow", "rateCount", "ratePrevious"] as const;
+
+/** A reply of the index scripts: the index changed since the caller read it. */
+export const STALE = -1;
+
 const luaList = (names: readonly string[]) => names.map((name) => `"${name}"`).join(", ");
 
-/** A Lua string literal for any text: bytes outside [A-Za-z0-9:_.-] as three-digit decimal escapes. */
-const luaLiteral = (text: string) =>
-  `"${[...Buffer.from(text, "utf8")]
-    .map((byte) => {
-      const char = String.fromCharCode(byte);
-      return /[A-Za-z0-9:_.-]/.test(char) ? char : `\\${String(byte).padStart(3, "0")}`;
-    })
-    .join("")}"`;
-
-/** The key prefixes the decision script builds its keys from, fixed per key layout. */
-function decisionKeyPrefixes(keys: KeyLayout) {
-  const prefixes = {
-    session: keys.sessionPrefix,
-    userSessions: keys.userSessionsPrefix,
-    user: keys.userPrefix,
-    rate: keys.ratePrefix,
-    ipReputation: keys.counter(ipReputationKey("")),
-  };
-  // The script appends ids to these: fail at start-up, not on a decision, if keys.ts ever stops
-  // composing keys that way.
-  const probe = "probe-id";
-  if (
-    keys.session(probe) !== prefixes.session + probe ||
-    keys.userSessions(probe) !== prefixes.userSessions + probe ||
-    keys.user(probe) !== prefixes.user + probe ||
-    keys.rateWindow(7) !== `${prefixes.rate}7` ||
-    keys.counter(ipReputationKey(probe)) !== prefixes.ipReputation + probe
-  ) {
-    throw new Error("the decision script's keys no longer match keys.ts");
-  }
-  return prefixes;
-}
-
 /**
- * Reads session + user, bumps lastSeen and the rate counters, reads IP reputation.
- * The key prefixes are part of the script's text (one script per key layout), so a call carries
- * only what changes per decision: 8 short arguments, not 15 (the RESP encoding and Redis's
- * argument parsing are per argument). Rate counters are fields "<scope>:<id>" of the hash
- * <rate prefix><window index>, window index = floor(now / window) as in sliding-window.ts.
- * ARGV: sessionId, userId, now, idle timeout, lat, lon (both "" = unknown), rate window ("" =
- * off), client ip. The reply is ONE JSON string (cjson): {"s":[session values],"u":[user
- * values],"c":[7 counts]} — a single bulk string is far cheaper for the client to decode than ~45
- * array items. Missing fields are false; an absent session or user is an empty list (which cjson
- * writes as {}).
+ * The decision arguments (ARGV), the same for every part of the decision script:
+ * flags ("s": KEYS hold a session; "u": a user named by a bearer token), the session's hash, the
+ * user id, now, idle time-out, lat, lon ("" = unknown), rate window ("" = off).
  */
-function decisionScript(keys: KeyLayout): string {
-  const prefix = decisionKeyPrefixes(keys);
-  return `
-local SESSION, USER_SESSIONS, USER = ${luaLiteral(prefix.session)}, ${luaLiteral(prefix.userSessions)}, ${luaLiteral(prefix.user)}
-local RATE, IP_REPUTATION = ${luaLiteral(prefix.rate)}, ${luaLiteral(prefix.ipReputation)}
-local sessionId, userId, nowText = ARGV[1], ARGV[2], ARGV[3]
-local now, idle = tonumber(nowText), tonumber(ARGV[4])
-local lat, lon = ARGV[5], ARGV[6]
-local window, ip = tonumber(ARGV[7]), ARGV[8]
-
+const DECISION_ARGS = `
+local flags, member, userId, nowText = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, idle = tonumber(nowText), tonumber(ARGV[5])
+local lat, lon = ARGV[6], ARGV[7]
+local window = tonumber(ARGV[8])
+local index = window and math.floor(now / window)
+-- Numbers leave the script as text made here: Lua's own number-to-string (tostring, implicit
+-- conversions in redis.call and cjson) formats with "%.14g" and costs about 0.8 µs each, more
+-- than most commands of this script.
+local function int(n) return string.format("%d", n) end
+local windowText = window and int(index)
+local counts = { "0", "0", "0", "0", "0", "0", "0" }
+local session, user = {}, {}
 local function present(values)
   for i = 1, #values do if values[i] then return true end end
   return false
 end
+`;
 
-local session = {}
-local live = false
-if sessionId ~= "" then
-  local key = SESSION .. sessionId
-  local values = redis.call("HMGET", key, ${luaList([...DECISION_SESSION_FIELDS, "expiresAt"])})
-  if present(values) then
-    local owner = values[1] or ""
-    local expiresAt = tonumber(values[${DECISION_SESSION_FIELDS.length + 1}]) or 0
+const N = DECISION_SESSION_FIELDS.length;
+
+/**
+ * The user slot's part. KEYS (from U+1): session hash (the user hash again when there is no
+ * session), session index, user hash, user counter of this window, of the previous one.
+ * A session is only believed when its stored owner is the user its id names.
+ */
+const decisionUserPart = (U: number) => `
+local readUser = string.find(flags, "u", 1, true) ~= nil
+if string.find(flags, "s", 1, true) then
+  local key = KEYS[${U + 1}]
+  local values = redis.call("HMGET", key, ${luaList([...DECISION_SESSION_FIELDS, "expiresAt", ...SESSION_RATE_FIELDS])})
+  if values[1] == userId then
+    local expiresAt = tonumber(values[${N + 1}]) or 0
     local lastSeen = tonumber(values[${DECISION_SESSION_FIELDS.indexOf("lastSeenAt") + 1}]) or 0
     -- The key TTL normally expires the session; this also covers a session never read since it
     -- was created (its TTL is still the absolute one) and replicas whose clocks disagree.
     if expiresAt <= now or now - lastSeen > idle then
       redis.call("DEL", key)
-      redis.call("SREM", USER_SESSIONS .. owner, sessionId)
+      redis.call("ZREM", KEYS[${U + 2}], member)
     else
-      live = true
-      values[${DECISION_SESSION_FIELDS.length + 1}] = nil
-      session = values
-      userId = owner
+      readUser = true
       local fields = { "lastSeenAt", nowText }
       if lat ~= "" then
         table.insert(fields, "lastLat"); table.insert(fields, lat)
         table.insert(fields, "lastLon"); table.insert(fields, lon)
         table.insert(fields, "lastLocatedAt"); table.insert(fields, nowText)
       end
+      if window then
+        local counted, count, previous = values[${N + 2}], values[${N + 3}] or "0", values[${N + 4}] or "0"
+        if counted == windowText then counts[1], counts[2] = int(tonumber(count) + 1), previous
+        elseif counted == int(index - 1) then counts[1], counts[2] = "1", count
+        else counts[1], counts[2] = "1", "0" end
+        table.insert(fields, "rateWindow"); table.insert(fields, windowText)
+        table.insert(fields, "rateCount"); table.insert(fields, counts[1])
+        table.insert(fields, "ratePrevious"); table.insert(fields, counts[2])
+      end
       redis.call("HSET", key, unpack(fields))
       -- Sliding idle expiry: other readers (portal, admin) see an idle session disappear on time.
-      redis.call("PEXPIRE", key, math.floor(math.min(idle, expiresAt - now)))
+      redis.call("PEXPIRE", key, int(math.min(idle, expiresAt - now)))
+      for i = ${N + 4}, ${N + 1}, -1 do values[i] = nil end
+      session = values
     end
   end
 end
-
-local user = {}
-if userId ~= "" then
-  local values = redis.call("HMGET", USER .. userId, ${luaList(DECISION_USER_FIELDS)})
+if readUser then
+  local values = redis.call("HMGET", KEYS[${U + 3}], ${luaList(DECISION_USER_FIELDS)})
   if present(values) then user = values end
-end
-
--- Rate counters: one hash per window with a field per scope and id, so the three counts cost
--- three HINCRBY and one HMGET of the previous window. The hash's TTL (two windows) is set when a
--- field is created (within this atomic script).
-local sc, sp, uc, up, ic, ipv = 0, 0, 0, 0, 0, 0
-if window then
-  local index = math.floor(now / window)
-  local cur, prev = RATE .. string.format("%d", index), RATE .. string.format("%d", index - 1)
-  local sField = live and ("session:" .. sessionId) or ""
-  local uField = userId ~= "" and ("user:" .. userId) or ""
-  local iField = "ip:" .. ip
-  local created = false
-  if sField ~= "" then sc = redis.call("HINCRBY", cur, sField, 1); created = created or sc == 1 end
-  if uField ~= "" then uc = redis.call("HINCRBY", cur, uField, 1); created = created or uc == 1 end
-  ic = redis.call("HINCRBY", cur, iField, 1); created = created or ic == 1
-  if created then redis.call("PEXPIRE", cur, string.format("%d", 2 * window)) end
-  local before = redis.call("HMGET", prev, sField, uField, iField)
-  sp, up, ipv = tonumber(before[1]) or 0, tonumber(before[2]) or 0, tonumber(before[3]) or 0
-end
-local rep = tonumber(redis.call("GET", IP_REPUTATION .. ip)) or 0
-return cjson.encode({ s = session, u = user, c = { sc, sp, uc, up, ic, ipv, rep } })
-`;
-}
-
-/** Shared prologue: the set an indexed hash belongs to. */
-const SET_OF = `
-local function setOf(setPrefix, ownerField, owner)
-  if ownerField == "" then return setPrefix end
-  return setPrefix .. (owner or "")
-end
-`;
-
-/** KEYS[1] hash; ARGV setPrefix, ownerField, member, ttlMs ("0" = none), field, value, … */
-const PUT_INDEXED = `${SET_OF}
-local setPrefix, ownerField, member, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local newOwner = nil
-for i = 5, #ARGV, 2 do if ARGV[i] == ownerField then newOwner = ARGV[i + 1] end end
-if ownerField ~= "" then
-  local oldOwner = redis.call("HGET", KEYS[1], ownerField)
-  if oldOwner and oldOwner ~= newOwner then redis.call("SREM", setPrefix .. oldOwner, member) end
-end
-redis.call("DEL", KEYS[1])
-redis.call("HSET", KEYS[1], unpack(ARGV, 5))
-if ttl > 0 then redis.call("PEXPIRE", KEYS[1], ttl) end
-redis.call("SADD", setOf(setPrefix, ownerField, newOwner), member)
-return 1
-`;
-
-/** KEYS[1] hash; ARGV setPrefix, ownerField, member, field, value, … → 0 when the hash is gone. */
-const PATCH_INDEXED = `${SET_OF}
-local setPrefix, ownerField, member = ARGV[1], ARGV[2], ARGV[3]
-if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
-if ownerField ~= "" then
-  local oldOwner = redis.call("HGET", KEYS[1], ownerField)
-  for i = 4, #ARGV, 2 do
-    if ARGV[i] == ownerField and ARGV[i + 1] ~= oldOwner then
-      redis.call("SREM", setOf(setPrefix, ownerField, oldOwner), member)
-      redis.call("SADD", setOf(setPrefix, ownerField, ARGV[i + 1]), member)
-    end
+  if window then
+    local count = redis.call("INCR", KEYS[${U + 4}])
+    if count == 1 then redis.call("PEXPIRE", KEYS[${U + 4}], int(2 * window)) end
+    counts[3], counts[4] = int(count), redis.call("GET", KEYS[${U + 5}]) or "0"
   end
 end
-if #ARGV >= 5 then redis.call("HSET", KEYS[1], unpack(ARGV, 4)) end
-return 1
 `;
 
-/** KEYS[1] hash; ARGV setPrefix, ownerField, member → the hash's fields (flat), now deleted. */
-const TAKE_INDEXED = `${SET_OF}
-local setPrefix, ownerField, member = ARGV[1], ARGV[2], ARGV[3]
-local fields = redis.call("HGETALL", KEYS[1])
-if #fields == 0 then return fields end
-local owner = nil
-if ownerField ~= "" then owner = redis.call("HGET", KEYS[1], ownerField) end
-redis.call("DEL", KEYS[1])
-redis.call("SREM", setOf(setPrefix, ownerField, owner), member)
-return fields
-`;
-
-/** KEYS[1] set; ARGV hashPrefix → how many member hashes existed; deletes them and the set. */
-const DELETE_ALL_INDEXED = `
-local deleted = 0
-for _, member in ipairs(redis.call("SMEMBERS", KEYS[1])) do
-  deleted = deleted + redis.call("DEL", ARGV[1] .. member)
+/** The client slot's part. KEYS (from I+1): client counter of this window, of the previous one, reputation. */
+const decisionClientPart = (I: number) => `
+if window then
+  local count = redis.call("INCR", KEYS[${I + 1}])
+  if count == 1 then redis.call("PEXPIRE", KEYS[${I + 1}], int(2 * window)) end
+  counts[5] = int(count)
+  local previous = redis.call("MGET", KEYS[${I + 2}], KEYS[${I + 3}])
+  counts[6], counts[7] = previous[1] or "0", previous[2] or "0"
+else
+  counts[7] = redis.call("GET", KEYS[${I + 3}]) or "0"
 end
+`;
+
+/**
+ * The reply is ONE JSON string (cjson): {"s":[session values],"u":[user values],"c":[7 counts as text]}
+ * — a single bulk string is far cheaper for the client to decode than ~45 array items. Missing
+ * fields are false; an absent session or user is an empty list (which cjson writes as {}).
+ */
+const DECISION_REPLY = `
+return cjson.encode({ s = session, u = user, c = counts })
+`;
+
+/** The decision scripts: the whole decision (one slot, or a standalone Redis), or one slot's part. */
+export const DECISION_SCRIPTS = {
+  /** KEYS: client part (3), then user part (5) when ARGV flags name a session or a user. */
+  whole: `${DECISION_ARGS}${decisionClientPart(0)}if #KEYS > 3 then ${decisionUserPart(3)} end${DECISION_REPLY}`,
+  user: `${DECISION_ARGS}${decisionUserPart(0)}${DECISION_REPLY}`,
+  client: `${DECISION_ARGS}${decisionClientPart(0)}${DECISION_REPLY}`,
+} as const;
+
+/**
+ * Checks that the sorted set KEYS[indexAt] holds exactly the members ARGV[argAt+1..argAt+count],
+ * whose keys are KEYS[keyAt+1..keyAt+count]; returns member → key, or nil when it changed.
+ */
+const DECLARED_MEMBERS = `
+local function declaredMembers(indexKey, keyAt, argAt, count)
+  local current = redis.call("ZRANGE", indexKey, 0, -1)
+  if #current ~= count then return nil end
+  local keyOf = {}
+  for i = 1, count do keyOf[ARGV[argAt + i]] = KEYS[keyAt + i] end
+  for _, member in ipairs(current) do if keyOf[member] == nil then return nil end end
+  return keyOf, current
+end
+-- The index lives as long as its longest-lived session.
+local function expireIndex(indexKey)
+  local last = redis.call("ZRANGE", indexKey, -1, -1, "WITHSCORES")
+  if #last == 2 then redis.call("PEXPIREAT", indexKey, last[2]) end
+end
+`;
+
+/**
+ * Inserts a session, pruning the index and enforcing the per-user cap (oldest sign-in first).
+ * KEYS: new session, index, then the index's current members' session keys.
+ * ARGV: member, expiresAt, ttlMs, cap, m (members declared), m members, then field, value, …
+ * → how many live sessions the cap revoked, or STALE.
+ */
+const INSERT_SESSION = `${DECLARED_MEMBERS}
+local member, expiresAt, ttl, cap, m = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local keyOf, current = declaredMembers(KEYS[2], 2, 5, m)
+if keyOf == nil then return ${STALE} end
+-- Prune on write: members whose session has ended (absolute or idle time-out, deleted).
+local live = {}
+for _, id in ipairs(current) do
+  if redis.call("EXISTS", keyOf[id]) == 1 then table.insert(live, id) else redis.call("ZREM", KEYS[2], id) end
+end
+-- The index is ordered by absolute expiry, i.e. by sign-in time: the oldest go first.
+local revoked = 0
+while #live >= cap do
+  local oldest = table.remove(live, 1)
+  redis.call("DEL", keyOf[oldest])
+  redis.call("ZREM", KEYS[2], oldest)
+  revoked = revoked + 1
+end
+redis.call("HSET", KEYS[1], unpack(ARGV, 6 + m))
+redis.call("PEXPIRE", KEYS[1], ttl)
+redis.call("ZADD", KEYS[2], expiresAt, member)
+expireIndex(KEYS[2])
+return revoked
+`;
+
+/**
+ * Replaces a session by a new one in one step (a step-up's rotation), so "revoke all sessions"
+ * either runs first (nothing to rotate) or sees the new session in the index.
+ * KEYS: old session, new session, index. ARGV: old member, new member, now, absolute ttl, owner,
+ * then patch field, value, … → the old session's fields (flat), or {} when it is gone.
+ * The new session keeps everything of the old one but its rate counter, with the patch applied,
+ * lastSeenAt now and the absolute deadline of the original sign-in.
+ */
+const ROTATE_SESSION = `${DECLARED_MEMBERS}
+local old = redis.call("HGETALL", KEYS[1])
+if #old == 0 then return old end
+local fields, createdAt = {}, 0
+for i = 1, #old, 2 do fields[old[i]] = old[i + 1] end
+redis.call("DEL", KEYS[1])
+redis.call("ZREM", KEYS[3], ARGV[1])
+local now = tonumber(ARGV[3])
+local expiresAt = (tonumber(fields.createdAt) or 0) + tonumber(ARGV[4])
+if fields.userId ~= ARGV[5] or expiresAt <= now then return {} end
+${SESSION_RATE_FIELDS.map((name) => `fields["${name}"] = nil`).join("; ")}
+for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+fields.lastSeenAt = ARGV[3]
+fields.expiresAt = string.format("%d", expiresAt)
+local flat = {}
+for name, value in pairs(fields) do table.insert(flat, name); table.insert(flat, value) end
+redis.call("HSET", KEYS[2], unpack(flat))
+redis.call("PEXPIRE", KEYS[2], string.format("%d", expiresAt - now))
+redis.call("ZADD", KEYS[3], string.format("%d", expiresAt), ARGV[2])
+expireIndex(KEYS[3])
+return old
+`;
+
+/** KEYS: index, then its members' session keys; ARGV: the members → sessions deleted, or STALE. */
+const DELETE_ALL_SESSIONS = `${DECLARED_MEMBERS}
+local keyOf = declaredMembers(KEYS[1], 1, 0, #ARGV)
+if keyOf == nil then return ${STALE} end
+local deleted = 0
+for i = 2, #KEYS do deleted = deleted + redis.call("DEL", KEYS[i]) end
 redis.call("DEL", KEYS[1])
 return deleted
 `;
 
-/** KEYS[1] counter; ARGV by, ttlMs → the new value. */
+/** KEYS: hash, index (a set or sorted set); ARGV: member → 1 when the hash existed, now deleted. */
+const DELETE_INDEXED = `
+local deleted = redis.call("DEL", KEYS[1])
+if redis.call("TYPE", KEYS[2]).ok == "zset" then redis.call("ZREM", KEYS[2], ARGV[1])
+else redis.call("SREM", KEYS[2], ARGV[1]) end
+return deleted
+`;
+
+/** KEYS: hash, set; ARGV: member, field, value, … → 0 (and nothing written) when the hash exists. */
+const ADD_INDEXED = `
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+redis.call("HSET", KEYS[1], unpack(ARGV, 2))
+redis.call("SADD", KEYS[2], ARGV[1])
+return 1
+`;
+
+/** KEYS: hash; ARGV: field, value, … → the hash is exactly these fields. */
+const REPLACE_HASH = `
+redis.call("DEL", KEYS[1])
+redis.call("HSET", KEYS[1], unpack(ARGV))
+return 1
+`;
+
+/** KEYS: hash; ARGV: field, value, … → 0 when the hash is gone (nothing written). */
+const PATCH_HASH = `
+if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+if #ARGV >= 2 then redis.call("HSET", KEYS[1], unpack(ARGV)) end
+return 1
+`;
+
+/** KEYS: counter; ARGV: by, ttlMs → the new value. */
 const COUNTER_ADD = `
 local value = redis.call("INCRBY", KEYS[1], ARGV[1])
 redis.call("PEXPIRE", KEYS[1], ARGV[2])
@@ -233,108 +286,49 @@ return value
 type Arg = string | number;
 
 export interface VigilScripts {
-  /** The decision script's JSON reply (see decisionScript); its arguments are all strings. */
-  decisionRead(args: readonly string[]): Promise<string>;
-  putIndexed(
-    key: string,
-    setPrefix: string,
-    ownerField: string,
-    member: string,
-    ttlMs: number,
-    fields: string[],
-  ): Promise<number>;
-  patchIndexed(
-    key: string,
-    setPrefix: string,
-    ownerField: string,
-    member: string,
-    fields: string[],
-  ): Promise<number>;
-  takeIndexed(key: string, setPrefix: string, ownerField: string, member: string): Promise<string[]>;
-  deleteAllIndexed(setKey: string, hashPrefix: string): Promise<number>;
+  insertSession(keys: string[], args: Arg[]): Promise<number>;
+  rotateSession(keys: string[], args: Arg[]): Promise<string[]>;
+  deleteAllSessions(keys: string[], members: string[]): Promise<number>;
+  deleteIndexed(hashKey: string, indexKey: string, member: string): Promise<number>;
+  addIndexed(hashKey: string, setKey: string, member: string, fields: string[]): Promise<number>;
+  replaceHash(key: string, fields: string[]): Promise<number>;
+  patchHash(key: string, fields: string[]): Promise<number>;
   counterAdd(key: string, by: number, ttlMs: number): Promise<number>;
 }
 
-/**
- * Decision batching (turn-batcher.ts): batches form only once 4 commands await replies, and hold
- * at most 8. Measured on 2 cores (docs/performance.md): 4–16 per batch all cut CPU per decision
- * by about 10 %; 32 made replicas and Redis move in lock step (−18 % req/s).
- */
-const DECISION_BATCHING = { batchFrom: 4, batchLimit: 8 };
-
-/** One batcher per connection, however many store sets share it (tests build many). */
-const decisionBatchers = new WeakMap<Redis, TurnBatcher>();
-
-function decisionBatcher(client: Redis): TurnBatcher {
-  let batcher = decisionBatchers.get(client);
-  if (batcher === undefined) {
-    const { commandTimeout } = client.options;
-    batcher = createTurnBatcher(client, {
-      ...DECISION_BATCHING,
-      timeoutMs: typeof commandTimeout === "number" ? commandTimeout : undefined,
-    });
-    decisionBatchers.set(client, batcher);
-  }
-  return batcher;
-}
-
-/**
- * The decision script, called once per decision. It is sent as a bare EVALSHA command through a
- * turn batcher (turn-batcher.ts) rather than ioredis `defineCommand` and auto-pipelining, because
- * on this path every microsecond counts (docs/performance.md): no Script wrapper (argument
- * copies, a reject closure, a chained promise per call), one socket write per batch, no timer
- * per command.
- * A Redis that lost the script without a reconnect (SCRIPT FLUSH) answers NOSCRIPT; the call
- * then sends EVAL, which loads it again for every later call.
- */
-function decisionCaller(client: Redis, keys: KeyLayout): VigilScripts["decisionRead"] {
-  const script = decisionScript(keys);
-  const sha = createHash("sha1").update(script).digest("hex");
-  const batcher = decisionBatcher(client);
-  const send = (name: "evalsha" | "eval", script: string, args: readonly string[]) =>
-    batcher.send(name, [script, 0, ...args]) as Promise<string>;
-  // As ioredis's Script does: the first call on each connection sends EVAL (which also loads the
-  // script), so even the first decision after a (re)connect is one command.
-  const loadedOn = new WeakSet<object>();
-  return async (args) => {
-    const socket = (client as { stream?: object }).stream;
-    if (socket !== undefined && !loadedOn.has(socket)) {
-      loadedOn.add(socket);
-      return send("eval", script, args);
-    }
-    try {
-      return await send("evalsha", sha, args);
-    } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
-      return send("eval", script, args);
-    }
-  };
-}
-
+/** Each script and its number of KEYS (undefined: the call passes its own count first). */
 const SCRIPTS = {
-  vigilPutIndexed: { lua: PUT_INDEXED, numberOfKeys: 1 },
-  vigilPatchIndexed: { lua: PATCH_INDEXED, numberOfKeys: 1 },
-  vigilTakeIndexed: { lua: TAKE_INDEXED, numberOfKeys: 1 },
-  vigilDeleteAllIndexed: { lua: DELETE_ALL_INDEXED, numberOfKeys: 1 },
-  vigilCounterAdd: { lua: COUNTER_ADD, numberOfKeys: 1 },
+  vigilInsertSession: { lua: INSERT_SESSION, keys: undefined },
+  vigilRotateSession: { lua: ROTATE_SESSION, keys: 3 },
+  vigilDeleteAllSessions: { lua: DELETE_ALL_SESSIONS, keys: undefined },
+  vigilDeleteIndexed: { lua: DELETE_INDEXED, keys: 2 },
+  vigilAddIndexed: { lua: ADD_INDEXED, keys: 2 },
+  vigilReplaceHash: { lua: REPLACE_HASH, keys: 1 },
+  vigilPatchHash: { lua: PATCH_HASH, keys: 1 },
+  vigilCounterAdd: { lua: COUNTER_ADD, keys: 1 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
 
 /** Registers the scripts on the client (idempotent) and returns typed callers. */
-export function defineScripts(client: Redis, keys: KeyLayout): VigilScripts {
-  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+export function defineScripts(client: Redis | Cluster): VigilScripts {
+  for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
+  }
   const commands = client as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
-  const run = <T>(name: ScriptName, args: Arg[]) => commands[name](...args) as Promise<T>;
+  const run = <T>(name: ScriptName, keys: readonly string[], args: readonly Arg[]) =>
+    (SCRIPTS[name].keys === undefined
+      ? commands[name](keys.length, ...keys, ...args)
+      : commands[name](...keys, ...args)) as Promise<T>;
   return {
-    decisionRead: decisionCaller(client, keys),
-    putIndexed: (key, setPrefix, ownerField, member, ttlMs, fields) =>
-      run("vigilPutIndexed", [key, setPrefix, ownerField, member, ttlMs, ...fields]),
-    patchIndexed: (key, setPrefix, ownerField, member, fields) =>
-      run("vigilPatchIndexed", [key, setPrefix, ownerField, member, ...fields]),
-    takeIndexed: (key, setPrefix, ownerField, member) =>
-      run("vigilTakeIndexed", [key, setPrefix, ownerField, member]),
-    deleteAllIndexed: (setKey, hashPrefix) => run("vigilDeleteAllIndexed", [setKey, hashPrefix]),
-    counterAdd: (key, by, ttlMs) => run("vigilCounterAdd", [key, by, ttlMs]),
+    insertSession: (keys, args) => run("vigilInsertSession", keys, args),
+    rotateSession: (keys, args) => run("vigilRotateSession", keys, args),
+    deleteAllSessions: (keys, members) => run("vigilDeleteAllSessions", keys, members),
+    deleteIndexed: (hashKey, indexKey, member) => run("vigilDeleteIndexed", [hashKey, indexKey], [member]),
+    addIndexed: (hashKey, setKey, member, fields) =>
+      run("vigilAddIndexed", [hashKey, setKey], [member, ...fields]),
+    replaceHash: (key, fields) => run("vigilReplaceHash", [key], fields),
+    patchHash: (key, fields) => run("vigilPatchHash", [key], fields),
+    counterAdd: (key, by, ttlMs) => run("vigilCounterAdd", [key], [by, ttlMs]),
   };
 }

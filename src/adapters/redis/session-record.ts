@@ -19,6 +19,7 @@ export function newSession(id: string, input: NewSession, now: number): Session 
     lastLocatedAt: 0,
     lastSeenAt: now,
     createdAt: now,
+    ...(input.federation ? { federation: { ...input.federation } } : {}),
   };
 }
 

@@ -5,20 +5,21 @@
  * PING while refusing every decision (each decision writes its counters). A short-lived SET
  * shows all of these.
  */
-import type Redis from "ioredis";
+
 import type { StoreHealth } from "../../ports.ts";
+import type { RedisClient } from "./client.ts";
 import type { RedisContext } from "./context.ts";
 
 export interface StoreHealthOptions {
   /** The key the write probe sets (expires by itself within seconds). */
   probeKey: string;
   /** Other connections of the same stores, closed with the main one. */
-  extraClients?: readonly Redis[];
+  extraClients?: readonly RedisClient[];
 }
 
 const PROBE_TTL_MS = 10_000;
 
-async function closeClient(client: Redis): Promise<void> {
+async function closeClient(client: RedisClient): Promise<void> {
   try {
     await client.quit();
   } catch {

@@ -1,10 +1,13 @@
-/** Users as hashes `user:<id>` (groups as JSON), every id also in the `users` set. */
+/**
+ * Users as hashes `{u:<id>}:user` (groups as JSON). Every id is also in the `users` set, the one
+ * cluster-wide set: a single slot, touched only by user writes and listings, never by a decision.
+ * The record is written first and the set second (and the other way round on delete), so a
+ * listing never names a user whose record was not written; list() skips ids whose record is gone.
+ */
 import type { User } from "../../core/types.ts";
 import type { UserStore } from "../../ports.ts";
 import { flattenFields, userFromFields, userPatchToFields } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
-
-const NO_OWNER = "";
 
 export function createRedisUserStore({ client, keys, scripts, confirmation }: RedisContext): UserStore {
   const get = async (userId: string) => userFromFields(userId, await client.hgetall(keys.user(userId)));
@@ -14,29 +17,25 @@ export function createRedisUserStore({ client, keys, scripts, confirmation }: Re
 
     async put(user: User) {
       const { id, ...rest } = user;
-      await scripts.putIndexed(
-        keys.user(id),
-        keys.users(),
-        NO_OWNER,
-        id,
-        0,
-        flattenFields(userPatchToFields(rest)),
-      );
+      await scripts.replaceHash(keys.user(id), flattenFields(userPatchToFields(rest)));
+      await client.sadd(keys.users(), id);
     },
 
     async update(userId, patch) {
       const fields = flattenFields(userPatchToFields(patch));
+      // Suspension, resumption and group changes: confirmed or refused.
       const confirm = confirmation.track(keys.user(userId));
-      const updated = await scripts.patchIndexed(keys.user(userId), keys.users(), NO_OWNER, userId, fields);
+      const updated = await scripts.patchHash(keys.user(userId), fields);
       await confirm();
       return updated === 1;
     },
 
     async delete(userId) {
       const confirm = confirmation.track(keys.user(userId));
-      const taken = await scripts.takeIndexed(keys.user(userId), keys.users(), NO_OWNER, userId);
+      const deleted = (await client.del(keys.user(userId))) === 1;
+      await client.srem(keys.users(), userId);
       await confirm();
-      return taken.length > 0;
+      return deleted;
     },
 
     async list() {

@@ -19,13 +19,14 @@
  * primary, one that never got the write, and WAIT there would confirm a state without it.
  * `track()` notes the connection before the write and `confirm()` refuses if it closed since.
  *
- * WAIT blocks its connection until it returns, so security writes use their own connection
- * (main.ts), never the one that carries decisions. `connectionFor(key)` is where a Cluster build
- * picks the node that owns the key's slot; standalone and Sentinel have one connection.
+ * WAIT blocks its connection until it returns, so security writes use their own client (main.ts),
+ * never the one that carries decisions. `connectionFor(key)` picks the connection: the one write
+ * connection on standalone and Sentinel, on Cluster the write client's connection to the master
+ * that owns the key's slot (write-routing.ts), where WAIT covers the replicas of that slot.
  */
 import type Redis from "ioredis";
 import { Command } from "ioredis";
-import { WriteNotConfirmedError } from "../../store-errors.ts";
+import { StoreUnavailableError, WriteNotConfirmedError } from "../../store-errors.ts";
 
 export interface WriteConfirmationSettings {
   /** Replicas that must acknowledge: a number, or "auto" (see above). 0 = only the ROLE check. */
@@ -35,14 +36,16 @@ export interface WriteConfirmationSettings {
 }
 
 export interface WriteConfirmationOptions extends WriteConfirmationSettings {
-  /** The connection that carries writes to `key` (one connection on standalone and Sentinel). */
-  connectionFor: (key: string) => Redis;
+  /** The connection that carries writes to `key`; undefined while none is known (Cluster). */
+  connectionFor: (key: string) => Redis | undefined;
   /** The marker key set before WAIT; on Cluster it must share `key`'s hash tag (same node). */
   markerKeyFor: (key: string) => string;
   /** "auto" never asks for fewer than this (1 under Sentinel, 0 on a standalone primary). */
   autoMinimum: number;
   /** Called when a connection is found talking to a non-primary, before it is made to reconnect. */
   onDemoted?: (role: string) => void;
+  /** How to leave a demoted node (default: reconnect the connection; Cluster: refresh the slot map). */
+  leaveDemoted?: (connection: Redis) => void;
   /** Called with each confirmation's outcome (vigil_write_confirmations_total). */
   onResult?: (result: "confirmed" | "not_confirmed") => void;
 }
@@ -125,7 +128,7 @@ export function createWriteConfirmation(options: WriteConfirmationOptions): Writ
     if (role !== "master") {
       options.onDemoted?.(role);
       // Leave the demoted node now; under Sentinel the reconnect asks for the current primary.
-      connection.disconnect(true);
+      (options.leaveDemoted ?? ((demoted: Redis) => demoted.disconnect(true)))(connection);
       refuse(`the Redis node is a ${role}, not the primary`);
     }
     const needed = replicas === "auto" ? Math.max(autoMinimum, connected) : replicas;
@@ -141,6 +144,9 @@ export function createWriteConfirmation(options: WriteConfirmationOptions): Writ
   return {
     track(key) {
       const connection = connectionFor(key);
+      // Before the write: nothing is written that could not be confirmed.
+      if (connection === undefined)
+        throw new StoreUnavailableError("no Redis node is known for the key's slot");
       const counter = closeCounter(connection);
       const closedBefore = counter.count;
       return async () => {

@@ -8,6 +8,7 @@ import { deletePasskey } from "./delete-passkey.ts";
 import { enroll } from "./enroll.ts";
 import { explain } from "./explain.ts";
 import { groups } from "./groups.ts";
+import { migrateKeys } from "./migrate-keys.ts";
 import { passkeys } from "./passkeys.ts";
 import { resume } from "./resume.ts";
 import { revoke } from "./revoke.ts";
@@ -27,4 +28,5 @@ export const COMMANDS: readonly Command[] = [
   deletePasskey,
   check,
   explain,
+  migrateKeys,
 ];

@@ -1,4 +1,3 @@
-/** The admin API (/admin/*) and the verbs it shares with the CLI. */
+/** The admin API (/admin/*); the verbs it shares with the CLI live in src/admin/operations.ts. */
 
-export { AdminError, type AdminOperations, createAdminOperations } from "./operations.ts";
-export { type AdminRouteDeps, adminTokenMatches, registerAdminRoutes } from "./routes.ts";
+export { type AdminRouteDeps, adminRoutes, adminTokenMatches } from "./routes.ts";

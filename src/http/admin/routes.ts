@@ -1,5 +1,5 @@
 /**
- * The admin API under /admin/*. Transport only: the verbs live in operations.ts (shared with the CLI).
+ * The admin API under /admin/*. Transport only: the verbs live in src/admin/operations.ts (shared with the CLI).
  *
  * - `Authorization: Bearer <admin.token>` (VIGIL_ADMIN_TOKEN), compared in constant time on the
  *   SHA-256 of both sides (equal lengths, no early exit). With no admin.token configured every
@@ -9,16 +9,22 @@
  * - Errors are JSON `{error, message}`: 401 (with WWW-Authenticate), 400 for bad bodies, 404 for
  *   unknown users, sessions and passkeys, 503 (with Retry-After) while the store is down or a
  *   change was not confirmed by Redis replicas: nothing is reported done that may be lost.
+ * - Each route is described in contract.ts: a new route goes there too (a test checks), and so into
+ *   the OpenAPI document (GET /admin/openapi.json) and docs/admin-api.md.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Context, Hono } from "hono";
-import { z } from "zod";
+import { type Context, Hono } from "hono";
+import type { z } from "zod";
+import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
 import { isStoreFailure, storeFailureBody } from "../../store-errors.ts";
-import { AdminError, type AdminOperations, createAdminOperations } from "./operations.ts";
+import type { AppEnv } from "../app-env.ts";
+import { readBodyText } from "../read-body.ts";
+import { enrollmentBody, groupsBody } from "./contract.ts";
+import { adminOpenApiDocument } from "./openapi.ts";
 
 export interface AdminRouteDeps {
   config: Config;
@@ -30,15 +36,6 @@ export interface AdminRouteDeps {
 
 const NO_STORE = { "cache-control": "no-store" };
 const MAX_BODY_BYTES = 16 * 1024;
-
-const groupsBody = z.object({ groups: z.array(z.string()) }).strict();
-const enrollmentBody = z
-  .object({
-    groups: z.array(z.string()).optional(),
-    displayName: z.string().trim().min(1).max(256).optional(),
-    display_name: z.string().trim().min(1).max(256).optional(),
-  })
-  .strict();
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
 
@@ -53,8 +50,9 @@ export function adminTokenMatches(header: string | undefined, expected: string):
 
 type Audit = { action: string; user?: string | undefined; session?: string | undefined };
 
-// biome-ignore lint/suspicious/noExplicitAny: any Hono env works here
-export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void {
+/** The admin API as a sub-app, mounted at the root (its paths are absolute: /admin/...). */
+export function adminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const { config, logger } = deps;
   const ops: AdminOperations = createAdminOperations({
     stores: deps.stores,
@@ -81,7 +79,7 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
 
   /** Runs one verb: audit line, JSON answer, AdminError → status. */
   async function run(
-    c: Context,
+    c: Context<AppEnv>,
     audit: Audit,
     work: () => Promise<unknown>,
     status: 200 | 201 = 200,
@@ -128,9 +126,10 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   }
 
   /** Reads and validates a JSON body; AdminError 400 otherwise. */
-  async function body<T>(c: Context, schema: z.ZodType<T>, optional = false): Promise<T> {
-    const text = await c.req.text();
-    if (text.length > MAX_BODY_BYTES) throw new AdminError(400, "invalid_body", "body too large");
+  async function body<T>(c: Context<AppEnv>, schema: z.ZodType<T>, optional = false): Promise<T> {
+    const read = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+    if (!read.ok) throw new AdminError(413, "body_too_large", `the body is larger than ${read.limit} bytes`);
+    const text = read.text;
     if (text.trim() === "" && optional) return schema.parse({});
     let raw: unknown;
     try {
@@ -146,6 +145,10 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
     }
     return parsed.data;
   }
+
+  // The contract of every route here (contract.ts), behind the token like the routes themselves.
+  const openApi = adminOpenApiDocument();
+  app.get("/admin/openapi.json", (c) => run(c, { action: "openapi" }, async () => openApi));
 
   app.get("/admin/users", (c) =>
     run(c, { action: "list_users" }, async () => ({ users: await ops.listUsers() })),
@@ -181,14 +184,17 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.post("/admin/users/:user/suspend", (c) => {
     const user = c.req.param("user");
     return run(c, { action: "suspend", user }, async () => {
-      const { revoked, ...view } = await ops.suspend(user);
-      return { user: view, revoked };
+      const { sessions, ...view } = await ops.suspend(user);
+      return { user: view, sessions };
     });
   });
 
   app.post("/admin/users/:user/resume", (c) => {
     const user = c.req.param("user");
-    return run(c, { action: "resume", user }, async () => ({ user: await ops.resume(user) }));
+    return run(c, { action: "resume", user }, async () => {
+      const { revoked, ...view } = await ops.resume(user);
+      return { user: view, revoked };
+    });
   });
 
   app.put("/admin/users/:user/groups", (c) => {
@@ -232,4 +238,5 @@ export function registerAdminRoutes(app: Hono<any>, deps: AdminRouteDeps): void 
   app.all("/admin/*", (c) =>
     c.json({ error: "not_found", message: "no such admin endpoint" }, 404, NO_STORE),
   );
+  return app;
 }

@@ -5,7 +5,8 @@
  * (`format`, or the older draft's `subject_type`), else the SET's plain `sub` (as opaque):
  *   email   → the user whose id is that address (as given, then lower-cased)
  *   account → "acct:" URI, treated like email
- *   iss_sub → the user whose id is `sub` (Vigil's ids for JWT clients are the issuer's `sub`)
+ *   iss_sub → the local user whose id is `sub` (`iss` is not compared: a transmitter speaks for
+ *             local users; a bearer-token user of a namespaced issuer has no sessions to revoke)
  *   opaque  → the user whose id is `id`
  *   complex → its `user` member as above; a `session` member with format opaque naming a Vigil
  *             session handle narrows session-revoked to that one session

@@ -1,2 +1,2 @@
 /** The Shared Signals (SSF/CAEP) push receiver, POST /events. */
-export { type EventRouteDeps, registerEventRoutes } from "./routes.ts";
+export { type EventRouteDeps, eventRoutes } from "./routes.ts";

@@ -3,34 +3,28 @@
  * Framework-free (Request in, Response out) so it is cheap and testable; app.ts mounts it.
  */
 import type { Config } from "../../config/load.ts";
-import { decide, type StepUpSettings } from "../../core/decide.ts";
 import {
-  type IdentityState,
-  identityFromSession,
-  identityFromToken,
-  type SessionTimeouts,
-} from "../../core/identity.ts";
+  type EvaluationInput,
+  evaluate,
+  evaluationSettings,
+  needsDecisionState,
+} from "../../core/evaluate.ts";
 import { Reason } from "../../core/reasons.ts";
-import {
-  type AddressOptions,
-  type Decision,
-  NO_RISK,
-  type RequestFacts,
-  type RiskAssessment,
-} from "../../core/types.ts";
+import type { AddressOptions, Decision, RiskAssessment } from "../../core/types.ts";
+import { memoize } from "../../lib/memoize.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { createDecisionLogger, type Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
-import type { CompiledRule, Policy } from "../../policy/compile.ts";
+import type { Policy } from "../../policy/compile.ts";
 import { routeRequest } from "../../policy/engine.ts";
-import { type BearerVerifier, type DecisionState, ipReputationKey, type Stores } from "../../ports.ts";
-import { assessRisk } from "../../risk/engine.ts";
+import { type BearerVerifier, ipReputationKey, type Stores } from "../../ports.ts";
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { storeFailureCause } from "../../store-errors.ts";
-import { memoize } from "./memo.ts";
-import { parseAddressOptions, parseForwardedRequest } from "./request.ts";
-import { badRequest, toResponse } from "./response.ts";
+import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
+import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
+import { badRequest, headerTooLarge, toResponse } from "./response.ts";
 
 export interface ForwardAuthDeps {
   config: Config;
@@ -45,57 +39,8 @@ export interface ForwardAuthDeps {
   metrics: Metrics;
   /** Returns [0,1); injectable so log sampling is testable. */
   random?: () => number;
-}
-
-/**
- * Whether a decision on this rule reads the store (and so runs the risk engine): bypass and deny
- * rules answer without Redis unless the forwardAuth address itself demands identity.
- */
-export function needsDecisionState(rule: Pick<CompiledRule, "action">, options: AddressOptions): boolean {
-  return (
-    (rule.action !== "bypass" && rule.action !== "deny") ||
-    options.stepUpMaxAgeSec !== undefined ||
-    options.groups.length > 0
-  );
-}
-
-/** The config values identity resolution and decide() need, in their terms. */
-export function decisionSettings(config: Config): { timeouts: SessionTimeouts; stepUp: StepUpSettings } {
-  return {
-    timeouts: { idleMs: config.session.idle_timeout, absoluteMs: config.session.absolute_timeout },
-    stepUp: {
-      acr: config.stepup.acr,
-      immediateGraceMs: config.stepup.immediate_grace,
-      riskMaxAgeMs: config.stepup.default_max_age,
-    },
-  };
-}
-
-/**
- * decide() for a parsed forwardAuth request: the one mapping from request facts and policy to
- * decide()'s input, shared by the handler and `vigil explain` so the two cannot drift apart.
- */
-export function decideRequest(
-  facts: RequestFacts,
-  policy: Policy,
-  rule: CompiledRule,
-  options: AddressOptions,
-  now: number,
-  identity: IdentityState,
-  risk: RiskAssessment,
-  stepUp: StepUpSettings,
-): Decision {
-  return decide({
-    now,
-    rule,
-    options,
-    isPreflight: facts.isPreflight,
-    corsPreflight: policy.corsPreflight,
-    clientIp: facts.clientIp,
-    identity,
-    risk,
-    stepUp,
-  });
+  /** A full garbage collection (Bun.gc(true)); injectable so the header budget is testable. */
+  collectGarbage?: () => void;
 }
 
 const NO_QUERY: URLSearchParams = new URLSearchParams();
@@ -109,11 +54,8 @@ function addressQuery(url: string): URLSearchParams {
 /** An address without a query carries no options: one shared, frozen answer. */
 const NO_OPTIONS = Object.freeze({
   ok: true,
-  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) as unknown as string[] }),
+  value: Object.freeze({ stepUpMaxAgeSec: undefined, groups: Object.freeze([]) }),
 }) as { ok: true; value: AddressOptions };
-
-const NO_CREDENTIALS: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.noCredentials });
-const TOKEN_INVALID: IdentityState = Object.freeze({ kind: "anonymous", reason: Reason.tokenInvalid });
 
 /** forwardAuth handler: a Response at once when no store read is needed (bypass, deny, malformed). */
 export type ForwardAuthHandler = (
@@ -125,7 +67,11 @@ export type ForwardAuthHandler = (
 export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHandler {
   const { config, stores, metrics, logger } = deps;
   const random = deps.random ?? Math.random;
-  const { timeouts, stepUp } = decisionSettings(config);
+  const countHeaderBytes = createHeaderGarbageBudget({
+    ...HEADER_GARBAGE_DEFAULTS,
+    collect: deps.collectGarbage ?? (() => Bun.gc(true)),
+  });
+  const settings = evaluationSettings(config);
   const responseSettings = { publicOrigin: config.publicOrigin };
   // Pure functions of the request's own text, memoised (bounded): one browser sends the same
   // user agent on every request. Nothing read from the store is ever kept.
@@ -156,15 +102,20 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     child.observe(seconds);
   };
   /** Reused for every parse (parsing is synchronous): no context object per request. */
-  const parseContext = { peer: "", isTrustedProxy: deps.isTrustedProxy };
+  const parseContext = {
+    peer: "",
+    isTrustedProxy: deps.isTrustedProxy,
+    clientKey: memoize((ip: string) => clientKey(ip, config.client_prefix)),
+  };
 
+  /** Metrics and the decision log; `risk` only when the risk engine ran. */
   function observe(
-    decision: Decision,
-    facts: RequestFacts,
-    policyVersion: string,
+    input: EvaluationInput,
     started: number,
+    decision: Decision,
     risk: RiskAssessment | undefined,
   ) {
+    const facts = input.facts;
     const seconds = (performance.now() - started) / 1000;
     const reason = decision.reasons[0] ?? "none";
     countDecision(decision.kind, reason);
@@ -193,7 +144,7 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
           ...risk.reasons.map((r) => r.signal),
           ...(risk.block ? [risk.block.signal] : []),
         ],
-        policy: policyVersion,
+        policy: input.policy.version,
         latency_us: Math.round(seconds * 1e6),
       },
       "decision",
@@ -202,65 +153,62 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
 
   function refuse(error: string, fields: Record<string, string>, message: string): Response {
     countDecision("bad_request", Reason.badRequest);
-    logger.warn({ decision: "bad_request", error, ...fields }, message);
+    const peer = fields.peer === undefined ? undefined : (normaliseIp(fields.peer) ?? fields.peer);
+    logger.warn({ decision: "bad_request", error, ...fields, peer }, message);
     return badRequest(error);
   }
 
-  /** decide() → metrics → Response → decision log: the common tail of every decision. */
-  function conclude(
-    facts: RequestFacts,
-    options: AddressOptions,
-    policy: Policy,
-    rule: CompiledRule,
-    now: number,
-    started: number,
-    identity: IdentityState,
-    risk: RiskAssessment,
-    assessed: boolean,
-  ): Response {
-    const decision = decideRequest(facts, policy, rule, options, now, identity, risk, stepUp);
-    if (assessed) recordRisk(risk, decision, facts.clientIp);
-    const response = toResponse(decision, facts, responseSettings);
-    observe(decision, facts, policy.version, started, assessed ? risk : undefined);
+  function refuseTooLarge(error: string, peer: string): Response {
+    countDecision("bad_request", Reason.headerTooLarge);
+    logger.warn({ decision: "bad_request", error, peer }, "forwardAuth request header too large");
+    return headerTooLarge(error);
+  }
+
+  /** evaluate() → metrics → Response → decision log: the common tail of every decision. */
+  function conclude(input: EvaluationInput, started: number): Response {
+    const evaluation = evaluate(input, settings);
+    const { decision, risk } = evaluation;
+    if (evaluation.riskAssessed) recordRisk(risk, decision, input.facts.clientKey);
+    const response = toResponse(decision, input.facts, responseSettings);
+    observe(input, started, decision, evaluation.riskAssessed ? risk : undefined);
     return response;
   }
 
   /** The store being down answers 503 (fail closed). */
-  function unavailable(facts: RequestFacts, policy: Policy, rule: CompiledRule, started: number): Response {
-    const decision: Decision = { kind: "unavailable", rule: rule.name, reasons: [Reason.storeUnavailable] };
-    const response = toResponse(decision, facts, responseSettings);
-    observe(decision, facts, policy.version, started, undefined);
+  function unavailable(input: EvaluationInput, started: number): Response {
+    const decision: Decision = {
+      kind: "unavailable",
+      rule: input.rule.name,
+      reasons: [Reason.storeUnavailable],
+    };
+    const response = toResponse(decision, input.facts, responseSettings);
+    observe(input, started, decision, undefined);
     return response;
   }
 
-  /** The single store round trip, then identity, risk and the decision. Store failures fail closed. */
-  async function decideWithState(
-    facts: RequestFacts,
-    options: AddressOptions,
-    policy: Policy,
-    rule: CompiledRule,
-    now: number,
-    started: number,
-  ): Promise<Response> {
-    const location = deps.geo(facts.clientIp);
-    let claims: Awaited<ReturnType<BearerVerifier["verify"]>>;
+  /** The credential, then the single store round trip, then the evaluation. Store failures fail closed. */
+  async function decideWithState(input: EvaluationInput, started: number): Promise<Response> {
+    const { facts, now } = input;
     let sessionId: string | undefined;
     if (facts.sessionToken) {
+      input.credential = "session";
       sessionId = sessionIdFromToken(facts.sessionToken);
     } else if (facts.bearerToken) {
-      claims = deps.bearer ? await deps.bearer.verify(facts.bearerToken, now) : undefined;
-      if (!claims) return conclude(facts, options, policy, rule, now, started, TOKEN_INVALID, NO_RISK, true);
+      input.credential = "token";
+      input.claims = deps.bearer ? await deps.bearer.verify(facts.bearerToken, now) : undefined;
+      if (!input.claims) return conclude(input, started);
     }
-    let state: DecisionState;
+    input.location = deps.geo(facts.clientIp);
+    input.userAgentHash = userAgentHash(facts.userAgent);
     try {
-      state = await stores.decisions.read({
+      input.state = await stores.decisions.read({
         sessionId,
-        userId: claims?.sub,
-        clientIp: facts.clientIp,
+        userId: input.claims?.userId,
+        clientKey: facts.clientKey,
         now,
         rateWindowMs: config.risk.rate.window,
         // The memoised geo answer itself (read-only): it has lat and lon.
-        location,
+        location: input.location,
         idleTimeoutMs: config.session.idle_timeout,
       });
     } catch (error) {
@@ -268,26 +216,9 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       const err = (error as Error).message;
       // cause: e.g. out_of_memory (Redis full under noeviction), not_enough_replicas, disconnected.
       logger.error({ err, cause: storeFailureCause(err) }, "store read failed on the decision path");
-      return unavailable(facts, policy, rule, started);
+      return unavailable(input, started);
     }
-    const identity: IdentityState = claims
-      ? identityFromToken(claims, state.user)
-      : sessionId
-        ? identityFromSession(state.session, state.user, now, timeouts)
-        : NO_CREDENTIALS;
-    const risk = assessRisk(
-      {
-        now,
-        clientIp: facts.clientIp,
-        location,
-        session: identity.kind === "known" ? identity.session : undefined,
-        userAgentHash: userAgentHash(facts.userAgent),
-        rate: state.rate,
-        ipReputation: state.ipReputation,
-      },
-      { config: config.risk, lists: deps.ipLists.current() },
-    );
-    return conclude(facts, options, policy, rule, now, started, identity, risk, true);
+    return conclude(input, started);
   }
 
   return function handleForwardAuth(
@@ -301,9 +232,13 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
     const parsed = parseForwardedRequest(request.headers, parseContext);
     const address = url ?? request.url;
     const options = address.indexOf("?") < 0 ? NO_OPTIONS : parseAddressOptions(addressQuery(address));
-    if (!parsed.ok) return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    if (!parsed.ok) {
+      if (parsed.tooLarge) return refuseTooLarge(parsed.error, peer);
+      return refuse(parsed.error, { peer }, "malformed forwardAuth request");
+    }
     if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
     const facts = parsed.value;
+    countHeaderBytes(facts.headerBytes);
     const policy = deps.policy.current();
     const route = routeRequest(policy, {
       host: facts.host,
@@ -312,23 +247,33 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       clientIp: facts.clientIp,
     });
     if (!route.ok) return refuse(route.error, { host: facts.host }, "ambiguous request path refused");
-    const rule = route.rule;
-    const now = deps.clock();
-    if (needsDecisionState(rule, options.value)) {
-      return decideWithState(facts, options.value, policy, rule, now, started);
-    }
+    // One object per request carries it through the store read to evaluate().
+    const input: EvaluationInput = {
+      facts,
+      options: options.value,
+      policy,
+      rule: route.rule,
+      lists: deps.ipLists.current(),
+      now: deps.clock(),
+      credential: "none",
+      claims: undefined,
+      state: undefined,
+      location: undefined,
+      userAgentHash: "",
+    };
+    if (needsDecisionState(input.rule, input.options)) return decideWithState(input, started);
     // Bypass and deny rules: no store, no risk, answered synchronously.
-    return conclude(facts, options.value, policy, rule, now, started, NO_CREDENTIALS, NO_RISK, false);
+    return conclude(input, started);
   };
 
-  function recordRisk(risk: RiskAssessment, decision: Decision, clientIp: string) {
+  function recordRisk(risk: RiskAssessment, decision: Decision, clientKey: string) {
     metrics.riskScore.observe(risk.score);
     for (const reason of risk.reasons) metrics.riskSignals.inc({ signal: reason.signal });
     if (risk.block) metrics.riskSignals.inc({ signal: risk.block.signal });
     if (decision.kind === "rate_limited") {
       // A client over the hard limit earns dynamic reputation; fire and forget, off the decision path.
       const { rate_violation_points, ttl } = config.risk.dynamic_ip;
-      stores.counters.add(ipReputationKey(clientIp), rate_violation_points, ttl).catch(() => {
+      stores.counters.add(ipReputationKey(clientKey), rate_violation_points, ttl).catch(() => {
         metrics.storeErrors.inc();
       });
     }

@@ -4,11 +4,16 @@
  * guesses a host or a path can be steered past its own rules.
  */
 import type { AddressOptions, RequestFacts } from "../../core/types.ts";
+import { memoize } from "../../lib/memoize.ts";
+import { clientKey, DEFAULT_CLIENT_PREFIXES } from "../../net/client-prefix.ts";
 import { formatIp, parseIp } from "../../net/ip.ts";
-import { SESSION_COOKIE } from "./headers.ts";
-import { memoize } from "./memo.ts";
+import { SESSION_COOKIE } from "../../session/cookie.ts";
+import { TOKEN_PATTERN } from "../../session/token.ts";
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+export type ParseResult<T> =
+  | { ok: true; value: T }
+  /** tooLarge: a header value past Vigil's own limit (answered 431, not 400). */
+  | { ok: false; error: string; tooLarge?: true };
 
 /**
  * Read-only view of the headers we need: a reader function (Hono's c.req.header) or Fetch's
@@ -25,6 +30,11 @@ const METHOD = /^[A-Z]{1,16}$/;
 // Printable ASCII without space; X-Forwarded-Uri is an escaped request-target.
 const URI = /^\/[\x21-\x7e]*$/;
 const MAX_URI = 8192;
+/**
+ * Real user agents are a few hundred bytes. A longer one is refused (431) rather than hashed and
+ * remembered: unique multi-KiB values are an attacker's way to make every request cost memory.
+ */
+export const MAX_USER_AGENT_BYTES = 1024;
 
 /**
  * Strips brackets and ports and returns the canonical text (IPv4-mapped IPv6 as IPv4, IPv6
@@ -43,6 +53,8 @@ export function normaliseIp(raw: string): string | undefined {
   const ip = parseIp(text);
   return ip ? formatIp(ip) : undefined;
 }
+
+const defaultClientKey = (ip: string) => clientKey(ip, DEFAULT_CLIENT_PREFIXES);
 
 /** normaliseIp, memoised: the proxy's address and a client's come back on every request. */
 const canonicalIp = memoize(normaliseIp);
@@ -88,7 +100,7 @@ function parseHost(raw: string): ParseResult<{ host: string; port: string | unde
   return { ok: true, value: { host, port } };
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{20,128}$/;
+const TOKEN = TOKEN_PATTERN;
 
 /** The first cookie called `name`, walked in place (no array of parts). */
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -117,6 +129,8 @@ function bearer(header: string | undefined): string | undefined {
 export interface ParseContext {
   peer: string;
   isTrustedProxy: (ip: string) => boolean;
+  /** The per-client key of an address; default: net/client-prefix.ts with the default prefixes. */
+  clientKey?: (ip: string) => string;
 }
 
 /** The first item of a comma-separated header value, without a copy when there is one item. */
@@ -138,7 +152,11 @@ export function parseForwardedRequest(
   const host = parseHost(firstItem(rawHost));
   if (!host.ok) return host;
 
-  const method = (read(header, "x-forwarded-method") ?? "GET").trim().toUpperCase();
+  // Traefik, Caddy and nginx (as documented) always send it. Guessing GET would skip every rule
+  // limited to other methods, so a proxy that forgot it gets a refusal, not a guess.
+  const rawMethod = read(header, "x-forwarded-method");
+  if (rawMethod === undefined) return { ok: false, error: "X-Forwarded-Method is missing" };
+  const method = rawMethod.trim().toUpperCase();
   if (!METHOD.test(method)) return { ok: false, error: "X-Forwarded-Method is not an HTTP method" };
 
   const rawProto = firstItem(read(header, "x-forwarded-proto") ?? "https")
@@ -162,6 +180,11 @@ export function parseForwardedRequest(
   const port = host.value.port === defaultPort ? undefined : host.value.port;
   const accept = read(header, "accept") ?? "";
   const isNavigation = method === "GET" || method === "HEAD";
+  const userAgent = read(header, "user-agent") ?? "";
+  if (userAgent.length > MAX_USER_AGENT_BYTES)
+    return { ok: false, error: `User-Agent is longer than ${MAX_USER_AGENT_BYTES} bytes`, tooLarge: true };
+  const cookie = read(header, "cookie");
+  const authorization = read(header, "authorization");
 
   return {
     ok: true,
@@ -173,12 +196,20 @@ export function parseForwardedRequest(
       path,
       query,
       clientIp: client.value,
-      userAgent: read(header, "user-agent") ?? "",
+      clientKey: (context.clientKey ?? defaultClientKey)(client.value),
+      userAgent,
       isBrowser: isNavigation && accept.includes("text/html"),
       isPreflight: method === "OPTIONS" && read(header, "access-control-request-method") !== undefined,
-      sessionToken: cookieValue(read(header, "cookie"), SESSION_COOKIE),
-      bearerToken: bearer(read(header, "authorization")),
+      sessionToken: cookieValue(cookie, SESSION_COOKIE),
+      bearerToken: bearer(authorization),
       originalUrl: `${proto}://${host.value.host}${port ? `:${port}` : ""}${uri}`,
+      headerBytes:
+        rawHost.length +
+        uri.length +
+        accept.length +
+        userAgent.length +
+        (cookie?.length ?? 0) +
+        (authorization?.length ?? 0),
     },
   };
 }

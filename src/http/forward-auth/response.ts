@@ -4,6 +4,7 @@
  * no-store: a cached allow would outlive a revocation.
  */
 import type { Decision, RequestFacts } from "../../core/types.ts";
+import { headerList } from "./headers.ts";
 
 export interface ResponseSettings {
   /** Portal origin, e.g. https://auth.example.com */
@@ -51,8 +52,10 @@ function portalRedirect(
   settings: ResponseSettings,
   route: "login" | "stepup",
   facts: RequestFacts,
+  via?: "passkey" | "idp",
 ): Response {
-  const location = `${settings.publicOrigin}/${route}?rd=${encodeURIComponent(facts.originalUrl)}`;
+  const only = via === undefined ? "" : `&via=${via}`;
+  const location = `${settings.publicOrigin}/${route}?rd=${encodeURIComponent(facts.originalUrl)}${only}`;
   return new Response(null, { status: 302, headers: { location, "cache-control": NO_STORE } });
 }
 
@@ -66,9 +69,9 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
       const identity = decision.identity;
       if (identity) {
         headers["x-auth-user"] = headerSafe(identity.userId);
-        headers["x-auth-groups"] = headerSafe(identity.groups.join(","));
+        headers["x-auth-groups"] = headerList(identity.groups);
         headers["x-auth-acr"] = headerSafe(identity.acr);
-        headers["x-auth-amr"] = headerSafe(identity.amr.join(","));
+        headers["x-auth-amr"] = headerList(identity.amr);
         headers["x-auth-risk"] = String(decision.risk.score);
       }
       return new Response(null, { status: 200, headers });
@@ -83,7 +86,7 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
         },
       );
     case "stepup":
-      if (facts.isBrowser) return portalRedirect(settings, "stepup", facts);
+      if (facts.isBrowser) return portalRedirect(settings, "stepup", facts, decision.via);
       return json(
         401,
         {
@@ -114,6 +117,11 @@ export function toResponse(decision: Decision, facts: RequestFacts, settings: Re
     case "unavailable":
       return json(503, { error: "unavailable", reason }, { "retry-after": "1" });
   }
+}
+
+/** 431 for a header value past Vigil's own limit (e.g. a User-Agent over 1 KiB). */
+export function headerTooLarge(error: string): Response {
+  return json(431, { error: "header_too_large", reason: "header_too_large", description: error });
 }
 
 /** 400 for a request Vigil could not parse (malformed X-Forwarded-* headers). */

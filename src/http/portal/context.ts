@@ -3,12 +3,13 @@
  * address and user-agent baseline, the current session, and the secure page/JSON answers.
  */
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../../app.ts";
 import type { Session } from "../../core/types.ts";
+import { clientKey } from "../../net/client-prefix.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import type { RelyingParty } from "../../webauthn/registration.ts";
+import type { AppDeps, AppEnv } from "../app-env.ts";
 import { clientAddress } from "../forward-auth/request.ts";
 import type { PortalAsset } from "./assets.ts";
 import { Regulation } from "./regulation.ts";
@@ -16,7 +17,7 @@ import { type AllowedReturnHosts, safeReturnUrl } from "./return-url.ts";
 
 export type PortalDeps = Pick<
   AppDeps,
-  "config" | "stores" | "policy" | "geo" | "isTrustedProxy" | "clock" | "logger" | "metrics"
+  "config" | "stores" | "policy" | "geo" | "isTrustedProxy" | "clock" | "logger" | "metrics" | "oidc"
 >;
 
 export type PortalContext = Context<AppEnv>;
@@ -65,6 +66,8 @@ export function returnUrl(deps: PortalDeps, rd: unknown): string {
 
 export interface Client {
   ip: string;
+  /** The client's network (net/client-prefix.ts): what regulation counts and bans. */
+  key: string;
   country: string;
   uaHash: string;
 }
@@ -75,6 +78,7 @@ export function clientOf(c: PortalContext, deps: PortalDeps): Client | undefined
   if (!address.ok) return undefined;
   return {
     ip: address.value,
+    key: clientKey(address.value, deps.config.client_prefix),
     country: deps.geo(address.value)?.country ?? "",
     uaHash: hashUserAgent(c.req.header("user-agent") ?? ""),
   };
@@ -97,7 +101,7 @@ const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
 /** JSON error: {error, message}, never cached. */
 export function jsonError(
   c: PortalContext,
-  status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 500 | 503,
+  status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 431 | 500 | 503,
   error: string,
   message: string,
   headers: Record<string, string> = {},
@@ -126,7 +130,7 @@ export function pageHeaders(nonce: string): Record<string, string> {
     ].join("; "),
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
   };

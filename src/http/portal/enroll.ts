@@ -16,7 +16,7 @@ import {
 import { registrationOptions, verifyRegistration } from "../../webauthn/registration.ts";
 import type { RegisterVerifyBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, startSession, succeeded } from "./outcome.ts";
 
 /** Reads an enrollment link without consuming it (the registration consumes it with take). */
 export async function peekEnrollment(
@@ -38,7 +38,13 @@ export async function enrollmentUser(
   if (record === undefined) return undefined;
   const user = await portal.deps.stores.users.get(record.userId);
   if (user === undefined || user.status !== "active") return undefined;
+  if (record.firstAdmin && (await adminEnrolled(portal, user.id))) return undefined;
   return { record, user };
+}
+
+/** A first-admin link stops working once the admin has a passkey (other links were printed too). */
+async function adminEnrolled(portal: Portal, userId: string): Promise<boolean> {
+  return (await portal.deps.stores.credentials.listByUser(userId)).length > 0;
 }
 
 const linkInvalid = (c: PortalContext) =>
@@ -57,8 +63,7 @@ export async function registerOptions(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const refused = await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "enroll", { userId: undefined, client }, now);
   const found = await enrollmentUser(portal, token, now);
   if (found === undefined) return linkInvalid(c);
   const existing = await deps.stores.credentials.listByUser(found.user.id);
@@ -87,10 +92,10 @@ export async function registerVerify(
   const record = await takeChallenge(stores.oneTime, "register", hashEnrollmentToken(body.token));
   const now = deps.clock();
   const subject = { userId: record?.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: record?.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "enroll", ban);
   if (record === undefined || record.userId === undefined) {
-    return refuse(portal, c, "enroll", subject, "challenge_expired");
+    return challengeExpired(portal, c, "enroll", subject);
   }
   const verified = await verifyRegistration(
     portal.rp,
@@ -107,11 +112,15 @@ export async function registerVerify(
   // Consume the link now: from here on it is spent, whatever else happens.
   const link = parseEnrollmentRecord(await stores.oneTime.take(enrollmentKey(body.token)), now);
   if (link === undefined || link.userId !== record.userId) return linkInvalid(c);
+  if (link.firstAdmin && (await adminEnrolled(portal, link.userId))) return linkInvalid(c);
   const user = await stores.users.get(link.userId);
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
   }
-  await stores.credentials.add(verified.credential);
+  // Refused, not overwritten, when another enrollment registered the same id in the meantime.
+  if (!(await stores.credentials.add(verified.credential))) {
+    return jsonError(c, 409, "credential_exists", "This passkey is already registered.");
+  }
   deps.metrics.enrollments.inc();
   const amr = [verified.credential.deviceType === "multiDevice" ? "swk" : "hwk", "user", "mfa"];
   const cookie = await startSession(portal, c, { userId: user.id, amr }, client, now);

@@ -12,12 +12,11 @@ import {
 import { newCeremonyId, newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, startSession, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, startSession, succeeded } from "./outcome.ts";
 
 export async function loginOptions(portal: Portal, c: PortalContext, client: Client): Promise<Response> {
   const { deps } = portal;
-  const refused = await admitStart(portal, c, "signin", { userId: undefined, client }, deps.clock());
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "signin", { userId: undefined, client }, deps.clock());
   const ceremonyId = newCeremonyId();
   const challenge = newChallenge();
   const ttl = deps.config.webauthn.challenge_ttl;
@@ -42,17 +41,16 @@ export async function loginVerify(
   const record = ceremonyId ? await takeChallenge(stores.oneTime, "login", ceremonyId) : undefined;
   const now = deps.clock();
 
-  const ipBan = await portal.regulation.bannedFor({ userId: undefined, ip: client.ip }, now);
+  const ipBan = await portal.regulation.bannedFor({ userId: undefined, ip: client.key }, now);
   if (ipBan !== undefined) return banned(portal, c, "signin", ipBan);
-  if (record === undefined)
-    return refuse(portal, c, "signin", { userId: undefined, client }, "challenge_expired");
+  if (record === undefined) return challengeExpired(portal, c, "signin", { userId: undefined, client });
 
   const credential = await stores.credentials.get(body.response.id);
   if (credential === undefined) {
     return refuse(portal, c, "signin", { userId: undefined, client }, "unknown_credential");
   }
   const subject = { userId: credential.userId, client };
-  const userBan = await portal.regulation.bannedFor({ userId: credential.userId, ip: client.ip }, now);
+  const userBan = await portal.regulation.bannedFor({ userId: credential.userId, ip: client.key }, now);
   if (userBan !== undefined) return banned(portal, c, "signin", userBan);
 
   const verified = await verifyAssertion(portal.rp, body.response as never, {
@@ -87,7 +85,7 @@ export async function loginVerify(
     client,
     now,
   );
-  await portal.regulation.recordSuccess({ userId: user.id, ip: client.ip });
+  await portal.regulation.recordSuccess({ userId: user.id, ip: client.key });
   succeeded(portal, "signin", { user: user.id, credential: credential.id, ip: client.ip });
   c.header("set-cookie", cookie, { append: true });
   c.header("cache-control", "no-store");

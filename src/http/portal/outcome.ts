@@ -2,10 +2,12 @@
  * How a portal ceremony ends: a refusal is counted (regulation, metrics), logged without secrets
  * and answered with a clear JSON error; a success signs the browser in (new session, cookie).
  */
+import { HTTPException } from "hono/http-exception";
 import type { NewSession } from "../../ports.ts";
 import { readSessionToken, sessionCookie } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { type Client, jsonError, type Portal, type PortalContext } from "./context.ts";
+import type { StartLimited } from "./regulation.ts";
 
 export type Ceremony = "enroll" | "signin" | "stepup";
 
@@ -21,7 +23,10 @@ const MESSAGES: Record<string, string> = {
 };
 
 /** The metric label of a ceremony's result. */
-function resultLabel(ceremony: Ceremony, result: "success" | "failure" | "banned" | "start_limited"): string {
+function resultLabel(
+  ceremony: Ceremony,
+  result: "success" | "failure" | "banned" | "start_limited" | "challenges_full",
+): string {
   if (ceremony === "stepup") return result;
   return `${ceremony}_${result}`;
 }
@@ -44,9 +49,11 @@ export function banned(
 
 /**
  * The gate of a ceremony start (the options endpoints), before any challenge is stored: a banned
- * user or IP gets 429 too_many_failures and is not counted as a start; otherwise the start is
- * counted for the client IP, and past regulation.max_starts in this start_window it gets 429
- * too_many_requests. Undefined when the start may go on.
+ * user or client gets 429 too_many_failures and is not counted as a start; when the store already
+ * holds regulation.max_challenges challenges, 503 too_many_ceremonies (nothing written for this
+ * client); otherwise the start is counted for the client's network (client_prefix), and past
+ * regulation.max_starts in this start_window it gets 429 too_many_requests. Refusals are thrown
+ * as an HTTPException (app.onError answers it); returns when the start may go on.
  */
 export async function admitStart(
   portal: Portal,
@@ -54,27 +61,85 @@ export async function admitStart(
   ceremony: Ceremony,
   subject: { userId: string | undefined; client: Client },
   now: number,
-): Promise<Response | undefined> {
+): Promise<void> {
   const { regulation, deps } = portal;
-  const ip = subject.client.ip;
-  const ban = await regulation.bannedFor({ userId: subject.userId, ip }, now);
-  if (ban !== undefined) return banned(portal, c, ceremony, ban);
-  const limited = await regulation.countStart(ip, now);
-  if (limited === undefined) return undefined;
+  const { ip, key } = subject.client;
+  const ban = await regulation.bannedFor({ userId: subject.userId, ip: key }, now);
+  if (ban !== undefined) throw new HTTPException(429, { res: banned(portal, c, ceremony, ban) });
+  // The global bound first: past it, not even a per-client counter is created.
+  const full = await regulation.reserveChallenge(now);
+  if (full !== undefined) throw new HTTPException(503, { res: challengesFull(portal, c, ceremony, full) });
+  const limited = await regulation.countStart(key, now);
+  if (limited === undefined) return;
+  await regulation.releaseChallenge(now);
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "start_limited") });
   if (limited.first) {
     deps.logger.warn(
-      { event: `${ceremony}_start_limited`, ip, user: subject.userId, retryAfter: limited.retryAfterSec },
+      {
+        event: `${ceremony}_start_limited`,
+        ip,
+        client: key,
+        user: subject.userId,
+        retryAfter: limited.retryAfterSec,
+      },
       "too many passkey ceremony starts from one address",
     );
   }
-  return jsonError(
+  const res = jsonError(
     c,
     429,
     "too_many_requests",
     `Too many passkey requests from your address. Try again in ${limited.retryAfterSec} second(s).`,
     { "retry-after": String(limited.retryAfterSec) },
   );
+  throw new HTTPException(429, { res });
+}
+
+function challengesFull(portal: Portal, c: PortalContext, ceremony: Ceremony, full: StartLimited): Response {
+  const { deps } = portal;
+  deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "challenges_full") });
+  if (full.first) {
+    deps.logger.error(
+      {
+        event: "challenges_full",
+        max_challenges: deps.config.regulation.max_challenges,
+        retryAfter: full.retryAfterSec,
+      },
+      "passkey ceremony starts refused: regulation.max_challenges challenges are already stored",
+    );
+  }
+  return jsonError(
+    c,
+    503,
+    "too_many_ceremonies",
+    `Too many passkey requests are in progress. Try again in ${full.retryAfterSec} second(s).`,
+    { "retry-after": String(full.retryAfterSec) },
+  );
+}
+
+/**
+ * No live challenge (never started, expired or already used): 400 challenge_expired, logged but
+ * not counted towards a ban. Without a challenge nothing can be guessed, and counting it would let
+ * anyone write a failure counter per client network into the store, from any number of networks.
+ */
+export function challengeExpired(
+  portal: Portal,
+  c: PortalContext,
+  ceremony: Ceremony,
+  subject: { userId: string | undefined; client: Client },
+): Response {
+  const { deps } = portal;
+  deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "failure") });
+  deps.logger.warn(
+    {
+      event: `${ceremony}_refused`,
+      reason: "challenge_expired",
+      user: subject.userId,
+      ip: subject.client.ip,
+    },
+    "passkey ceremony refused",
+  );
+  return jsonError(c, 400, "challenge_expired", MESSAGES.challenge_expired as string);
 }
 
 /** Counts and logs a failed ceremony; answers 400 (or 429 when this failure started a ban). */
@@ -88,7 +153,7 @@ export async function refuse(
 ): Promise<Response> {
   const { deps } = portal;
   const now = deps.clock();
-  const ban = await portal.regulation.recordFailure({ userId: subject.userId, ip: subject.client.ip }, now, {
+  const ban = await portal.regulation.recordFailure({ userId: subject.userId, ip: subject.client.key }, now, {
     stepUp: ceremony === "stepup",
   });
   deps.metrics.stepUpResults.inc({ result: resultLabel(ceremony, "failure") });
@@ -126,7 +191,10 @@ export async function startSession(
 ): Promise<string> {
   const { stores, config } = portal.deps;
   const previous = readSessionToken(c.req.header("cookie"));
+  const before = previous === undefined ? undefined : await stores.sessions.get(sessionIdFromToken(previous));
   if (previous !== undefined) await stores.sessions.delete(sessionIdFromToken(previous));
+  // The same user in the same browser stays tied to their IdP session (its logout still ends this one).
+  const federation = before?.userId === input.userId ? before.federation : undefined;
   const { token } = await stores.sessions.create(
     {
       userId: input.userId,
@@ -137,6 +205,7 @@ export async function startSession(
       ip: client.ip,
       country: client.country,
       uaHash: client.uaHash,
+      ...(federation ? { federation } : {}),
     },
     now,
     config.session.absolute_timeout,

@@ -17,6 +17,9 @@ button:disabled{opacity:.6;cursor:progress}
 #status[data-kind=ok]{color:#15803d}
 .help{margin-top:2rem;font-size:.9rem;opacity:.85}
 form.inline{display:inline}
+ul.providers{list-style:none;padding:0;margin:1rem 0}
+ul.providers li{margin:.5rem 0}
+a.button{display:inline-block;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid currentColor;color:inherit;text-decoration:none}
 `;
 
 interface Shell {
@@ -32,7 +35,7 @@ export const Layout: FC<Shell> = ({ title, nonce, script, children }) => (
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
+      <meta name="referrer" content="same-origin" />
       <title>{title} · Vigil</title>
       <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLE }} />
       {script ? <script type="module" src={script} nonce={nonce} /> : null}
@@ -58,7 +61,39 @@ interface CeremonyPage {
   rd: string;
 }
 
-export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
+/** An identity provider's button: a plain link to /oidc/<id>/login (no script needed). */
+export interface ProviderButton {
+  id: string;
+  name: string;
+}
+
+const providerHref = (id: string, rd: string, stepUp: boolean) =>
+  `/oidc/${encodeURIComponent(id)}/login?rd=${encodeURIComponent(rd)}${stepUp ? "&stepup=1" : ""}`;
+
+const ProviderButtons: FC<{ providers: ProviderButton[]; rd: string; stepUp: boolean; verb: string }> = ({
+  providers,
+  rd,
+  stepUp,
+  verb,
+}) =>
+  providers.length === 0 ? null : (
+    <ul class="providers">
+      {providers.map((provider) => (
+        <li>
+          <a class="button" data-provider={provider.id} href={providerHref(provider.id, rd, stepUp)}>
+            {verb} {provider.name}
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+
+export const LoginPage: FC<CeremonyPage & { providers?: ProviderButton[] }> = ({
+  nonce,
+  script,
+  rd,
+  providers = [],
+}) => (
   <Layout title="Sign in" nonce={nonce} script={script}>
     <section data-ceremony="login" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Sign in</h1>
@@ -69,25 +104,38 @@ export const LoginPage: FC<CeremonyPage> = ({ nonce, script, rd }) => (
       <button id="start" type="button" disabled autofocus>
         Sign in with a passkey
       </button>
+      <ProviderButtons providers={providers} rd={rd} stepUp={false} verb="Sign in with" />
       <Status />
       <NoPasskeyHelp />
     </section>
   </Layout>
 );
 
-export const StepUpPage: FC<CeremonyPage & { userId: string }> = ({ nonce, script, rd, userId }) => (
+export const StepUpPage: FC<
+  CeremonyPage & { userId: string; providers?: ProviderButton[]; passkey?: boolean }
+> = ({ nonce, script, rd, userId, providers = [], passkey = true }) => (
   <Layout title="Confirm it's you" nonce={nonce} script={script}>
     <section data-ceremony="stepup" data-rd={rd} aria-labelledby="title">
       <h1 id="title">Confirm it's you</h1>
-      <p>
-        This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
-        your passkey (fingerprint, face, PIN or security key) to continue.
-      </p>
-      <button id="start" type="button" disabled autofocus>
-        Verify with my passkey
-      </button>
+      {passkey ? (
+        <p>
+          This page needs a fresh passkey check. You are signed in as <strong>{userId}</strong>; confirm with
+          your passkey (fingerprint, face, PIN or security key) to continue.
+        </p>
+      ) : (
+        <p>
+          This page needs you to sign in again at your identity provider. You are signed in as{" "}
+          <strong>{userId}</strong>.
+        </p>
+      )}
+      {passkey ? (
+        <button id="start" type="button" disabled autofocus>
+          Verify with my passkey
+        </button>
+      ) : null}
+      <ProviderButtons providers={providers} rd={rd} stepUp={true} verb="Verify with" />
       <Status />
-      <NoPasskeyHelp />
+      {passkey ? <NoPasskeyHelp /> : null}
       <form class="inline" method="post" action="/logout">
         <button type="submit">Not you? Sign out</button>
       </form>
@@ -139,11 +187,23 @@ export const EnrollLinkInvalidPage: FC<{ nonce: string }> = ({ nonce }) => (
   </MessagePage>
 );
 
-export const SignedInPage: FC<{ nonce: string; userId: string }> = ({ nonce, userId }) => (
+export const SignedInPage: FC<{ nonce: string; userId: string; canAddPasskey?: boolean }> = ({
+  nonce,
+  userId,
+  canAddPasskey = false,
+}) => (
   <MessagePage nonce={nonce} title="You're signed in">
     <p>
       Signed in as <strong>{userId}</strong>. You can go back to the application you were using.
     </p>
+    {canAddPasskey ? (
+      <form method="post" action="/oidc/passkey">
+        <p>Add a passkey to this account, so pages that ask for a fresh check can use it.</p>
+        <button type="submit" id="add-passkey">
+          Add a passkey
+        </button>
+      </form>
+    ) : null}
     <form method="post" action="/logout">
       <button type="submit">Sign out</button>
     </form>

@@ -1,23 +1,34 @@
 /**
  * Authelia-style regulation of failed passkey ceremonies: failures are counted per user and per
- * client IP over `find_time`; at `max_retries` that user or IP is banned for `ban_time`. A failed
- * step-up also adds points to the IP's dynamic reputation, which the risk engine reads on /auth.
- * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client IP per
- * `start_window`, so a client cannot fill the store with challenges.
+ * client network (client_prefix: an IPv6 client can rotate inside its /64) over `find_time`; at
+ * `max_retries` that user or network is banned for `ban_time`. A failed step-up also adds points
+ * to the network's dynamic reputation, which the risk engine reads on /auth.
+ * Ceremony starts (each stores a challenge) are limited too: `max_starts` per client network per
+ * `start_window`, and `max_challenges` across all clients, so no number of clients or networks
+ * can fill the store with challenges.
  */
 import type { Config } from "../../config/load.ts";
 import { type CounterStore, ipReputationKey } from "../../ports.ts";
 
-export type RegulationConfig = Pick<Config, "regulation" | "risk">;
+export type RegulationConfig = Pick<Config, "regulation" | "risk" | "webauthn">;
 
 const failKey = (kind: "user" | "ip", id: string) => `regulation:fail:${kind}:${id}`;
 const banKey = (kind: "user" | "ip", id: string) => `regulation:ban:${kind}:${id}`;
 /** One counter per IP per fixed start window (the window's index in the key). */
 const startKey = (ip: string, window: number) => `regulation:start:ip:${ip}:${window}`;
 
+/**
+ * Challenges started in one fixed window as long as a challenge lives (webauthn.challenge_ttl). A
+ * challenge alive now was started in this window or the previous one, so the two counts together
+ * bound the challenges stored at once.
+ */
+const challengesKey = (window: number) => `regulation:challenges:${window}`;
+/** Set by the first refusal of a challenge window: the operator is told once per window. */
+const challengesFullKey = (window: number) => `regulation:challenges-full:${window}`;
+
 /** A refused ceremony start. */
 export interface StartLimited {
-  /** Seconds until the current start window ends (at least 1). */
+  /** Seconds until the window that refused ends (at least 1). */
   retryAfterSec: number;
   /** true for the first refusal of this window (log it once, not once per flooded request). */
   first: boolean;
@@ -25,6 +36,7 @@ export interface StartLimited {
 
 export interface Subject {
   userId: string | undefined;
+  /** The client key (net/client-prefix.ts: an IPv4 address or an IPv6 /64 by default), not the raw address. */
   ip: string;
 }
 
@@ -60,6 +72,30 @@ export class Regulation {
     if (starts <= max_starts) return undefined;
     const endsInMs = (window + 1) * start_window - now;
     return { retryAfterSec: Math.max(1, Math.ceil(endsInMs / 1000)), first: starts === max_starts + 1 };
+  }
+
+  /**
+   * Reserves room for one more stored challenge, before anything else is written for the start;
+   * undefined when there is room, else how long until the older window's starts no longer count.
+   * Give the room back with releaseChallenge when the start is refused later on.
+   */
+  async reserveChallenge(now: number): Promise<StartLimited | undefined> {
+    const ttl = this.config.webauthn.challenge_ttl;
+    const window = Math.floor(now / ttl);
+    const current = await this.counters.add(challengesKey(window), 1, 2 * ttl);
+    const previous = await this.counters.get(challengesKey(window - 1));
+    const max = this.config.regulation.max_challenges;
+    if (current + previous <= max) return undefined;
+    // Refused starts give their room back, so the count stays that of stored challenges and the
+    // store recovers as soon as a flood stops.
+    await this.releaseChallenge(now);
+    const first = (await this.counters.add(challengesFullKey(window), 1, ttl)) === 1;
+    return { retryAfterSec: Math.max(1, Math.ceil(((window + 1) * ttl - now) / 1000)), first };
+  }
+
+  async releaseChallenge(now: number): Promise<void> {
+    const ttl = this.config.webauthn.challenge_ttl;
+    await this.counters.add(challengesKey(Math.floor(now / ttl)), -1, 2 * ttl);
   }
 
   /** Counts a failure; bans the user/IP that reached max_retries. Returns the ban length when one began. */

@@ -2,11 +2,17 @@
  * The portal's routes: pages (/, /login, /stepup, /enroll/:token), the bundled script, the
  * WebAuthn JSON endpoints and logout. Transport only: ceremonies live in enroll/login/stepup.ts.
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import type { AppEnv } from "../../app.ts";
 import { clearedSessionCookie, readSessionToken } from "../../session/cookie.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import type { AppEnv } from "../app-env.ts";
+import { MAX_USER_AGENT_BYTES } from "../forward-auth/request.ts";
+import { IdpSignOutPage } from "../oidc/pages.tsx";
+import { idpEndSessionUrl, stepUpProviders } from "../oidc/portal-links.ts";
+import { mayEnrollAfterIdpSignIn } from "../oidc/routes.ts";
+import { MAX_BODY_BYTES, readBodyText } from "../read-body.ts";
 import { buildPortalAsset } from "./assets.ts";
 import {
   assertionOptionsBody,
@@ -41,35 +47,37 @@ import {
 } from "./pages.tsx";
 import { stepUpOptions, stepUpVerify } from "./stepup.ts";
 
-const MAX_BODY_BYTES = 64 * 1024;
-
 type Handler = (portal: Portal, c: PortalContext, client: Client) => Promise<Response>;
 
-/** Reads and validates a JSON body; a Response when it is refused. */
-async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promise<z.infer<S> | Response> {
+/** A refusal of the request's body, thrown: app.onError answers with its JSON response. */
+function refuseBody(...refusal: Parameters<typeof jsonError>): never {
+  throw new HTTPException(refusal[1], { res: jsonError(...refusal) });
+}
+
+/** Reads and validates a JSON body; throws an HTTPException (415, 413, 400) when it is refused. */
+async function readJson<S extends z.ZodType>(c: PortalContext, schema: S): Promise<z.infer<S>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return jsonError(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
+    refuseBody(c, 415, "unsupported_media_type", "Send JSON (Content-Type: application/json).");
   }
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
-  }
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES)
-    return jsonError(c, 413, "body_too_large", "The request body is too large.");
+  // Read with the limit enforced while reading: a chunked body has no Content-Length to check.
+  const body = await readBodyText(c.req.raw, MAX_BODY_BYTES);
+  if (!body.ok) refuseBody(c, 413, "body_too_large", `The request body is larger than ${body.limit} bytes.`);
   let raw: unknown;
   try {
-    raw = text === "" ? {} : JSON.parse(text);
+    raw = body.text === "" ? {} : JSON.parse(body.text);
   } catch {
-    return jsonError(c, 400, "invalid_json", "The request body is not valid JSON.");
+    refuseBody(c, 400, "invalid_json", "The request body is not valid JSON.");
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
-    return jsonError(c, 400, "invalid_request", "The request body is not what this endpoint expects.");
+    refuseBody(c, 400, "invalid_request", "The request body is not what this endpoint expects.");
   return parsed.data;
 }
 
-export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void {
+/** The portal as a sub-app, mounted at the root. */
+export function portalRoutes(deps: PortalDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const asset = buildPortalAsset();
   asset.catch((error: Error) => deps.logger.error({ err: error.message }, "portal script bundle failed"));
   const portal = createPortal(deps, asset);
@@ -93,14 +101,19 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const session = await currentSession(c, deps);
     if (session === undefined) return c.redirect("/login", 302);
     const nonce = newNonce();
-    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId }));
+    const canAddPasskey = mayEnrollAfterIdpSignIn(
+      session,
+      deps.clock(),
+      deps.config.oidc.passkey_enrollment_window,
+    );
+    return renderPage(nonce, SignedInPage({ nonce, userId: session.userId, canAddPasskey }));
   });
 
   app.get("/login", async (c) => {
     const nonce = newNonce();
     const script = (await asset).path;
     const rd = returnUrl(deps, c.req.query("rd"));
-    return renderPage(nonce, LoginPage({ nonce, script, rd }));
+    return renderPage(nonce, LoginPage({ nonce, script, rd, providers: deps.oidc?.list() ?? [] }));
   });
 
   app.get("/stepup", async (c) => {
@@ -111,7 +124,11 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     }
     const nonce = newNonce();
     const script = (await asset).path;
-    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId }));
+    // The rule may accept only one kind of check (policy `via`): offer only that one.
+    const via = c.req.query("via");
+    const providers = via === "passkey" ? [] : stepUpProviders(deps, session);
+    const passkey = via !== "idp";
+    return renderPage(nonce, StepUpPage({ nonce, script, rd, userId: session.userId, providers, passkey }));
   });
 
   app.get("/enroll/:token", async (c) => {
@@ -136,6 +153,15 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
   app.use("/logout", sameOrigin);
 
   const withClient = (handler: Handler) => async (c: PortalContext) => {
+    // The same bound as /auth: an oversize User-Agent is refused, not hashed.
+    if ((c.req.header("user-agent")?.length ?? 0) > MAX_USER_AGENT_BYTES) {
+      return jsonError(
+        c,
+        431,
+        "header_too_large",
+        `The User-Agent header is longer than ${MAX_USER_AGENT_BYTES} bytes.`,
+      );
+    }
     const client = clientOf(c, deps);
     if (client === undefined)
       return jsonError(c, 400, "bad_client_address", "The client address could not be read.");
@@ -146,35 +172,34 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     "/webauthn/register/options",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, registerOptionsBody);
-      return body instanceof Response ? body : registerOptions(portal, c, client, body.token);
+      return registerOptions(portal, c, client, body.token);
     }),
   );
   app.post(
     "/webauthn/register/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, registerVerifyBody);
-      return body instanceof Response ? body : registerVerify(portal, c, client, body);
+      return registerVerify(portal, c, client, body);
     }),
   );
   app.post(
     "/webauthn/login/options",
     withClient(async (portal, c, client) => {
-      const body = await readJson(c, assertionOptionsBody);
-      return body instanceof Response ? body : loginOptions(portal, c, client);
+      await readJson(c, assertionOptionsBody);
+      return loginOptions(portal, c, client);
     }),
   );
   app.post(
     "/webauthn/login/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, assertionVerifyBody);
-      return body instanceof Response ? body : loginVerify(portal, c, client, body);
+      return loginVerify(portal, c, client, body);
     }),
   );
   app.post(
     "/webauthn/stepup/options",
     withClient(async (portal, c, client) => {
-      const body = await readJson(c, assertionOptionsBody);
-      if (body instanceof Response) return body;
+      await readJson(c, assertionOptionsBody);
       return stepUpOptions(portal, c, client, await currentSession(c, deps));
     }),
   );
@@ -182,13 +207,14 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     "/webauthn/stepup/verify",
     withClient(async (portal, c, client) => {
       const body = await readJson(c, assertionVerifyBody);
-      if (body instanceof Response) return body;
       return stepUpVerify(portal, c, client, await currentSession(c, deps), body);
     }),
   );
 
   app.post("/logout", async (c) => {
     const token = readSessionToken(c.req.header("cookie"));
+    const ending =
+      token === undefined ? undefined : await deps.stores.sessions.get(sessionIdFromToken(token));
     if (token !== undefined && (await deps.stores.sessions.delete(sessionIdFromToken(token)))) {
       deps.metrics.sessionsRevoked.inc({ cause: "logout" });
       deps.logger.info({ event: "logout", session: sessionIdFromToken(token) }, "signed out");
@@ -196,7 +222,14 @@ export function registerPortalRoutes(app: Hono<AppEnv>, deps: PortalDeps): void 
     const cleared = clearedSessionCookie(deps.config);
     const wantsJson = /application\/json/i.test(c.req.header("accept") ?? "");
     if (wantsJson) return c.json({ ok: true }, 200, { "set-cookie": cleared, "cache-control": "no-store" });
+    // A session from an IdP sign-in: end the IdP session too, when the provider offers it.
+    const endSession = ending === undefined ? undefined : idpEndSessionUrl(deps, ending);
+    if (endSession !== undefined) {
+      const nonce = newNonce();
+      return renderPage(nonce, IdpSignOutPage({ nonce, ...endSession }), 200, { "set-cookie": cleared });
+    }
     const nonce = newNonce();
     return renderPage(nonce, SignedOutPage({ nonce }), 200, { "set-cookie": cleared });
   });
+  return app;
 }

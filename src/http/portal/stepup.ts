@@ -1,7 +1,9 @@
 /**
  * Step-up: re-verification of the signed-in user (user verification required, allowCredentials =
  * that user's passkeys only, and the asserted credential must be one of them). On success the
- * session is rotated with acr = stepup.acr, amr upgraded, stepUpAt = now and a fresh baseline.
+ * session is rotated with acr = stepup.acr, stepUpAt = now (what max_age is measured against), a
+ * fresh baseline, and amr = this check's own RFC 8176 methods (hwk|swk, user, mfa). With the
+ * passkey the user signed in with, amr stays as it was: RFC 8176 has no value for freshness.
  */
 import type { Session } from "../../core/types.ts";
 import { sessionCookie } from "../../session/cookie.ts";
@@ -14,7 +16,7 @@ import {
 import { newChallenge, storeChallenge, takeChallenge } from "../../webauthn/challenge.ts";
 import type { AssertionBody } from "./body.ts";
 import { type Client, jsonError, type Portal, type PortalContext, returnUrl } from "./context.ts";
-import { admitStart, banned, refuse, succeeded } from "./outcome.ts";
+import { admitStart, banned, challengeExpired, refuse, succeeded } from "./outcome.ts";
 
 const noSession = (c: PortalContext) =>
   jsonError(c, 401, "no_session", "You are not signed in (or your session ended). Sign in first.");
@@ -27,8 +29,7 @@ export async function stepUpOptions(
 ): Promise<Response> {
   const { deps } = portal;
   if (session === undefined) return noSession(c);
-  const refused = await admitStart(portal, c, "stepup", { userId: session.userId, client }, deps.clock());
-  if (refused !== undefined) return refused;
+  await admitStart(portal, c, "stepup", { userId: session.userId, client }, deps.clock());
   const user = await deps.stores.users.get(session.userId);
   if (user === undefined || user.status !== "active") {
     return jsonError(c, 403, "account_inactive", "This account is suspended. Contact an administrator.");
@@ -68,10 +69,10 @@ export async function stepUpVerify(
   const record = await takeChallenge(stores.oneTime, "stepup", session.id);
   const now = deps.clock();
   const subject = { userId: session.userId, client };
-  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.ip }, now);
+  const ban = await portal.regulation.bannedFor({ userId: session.userId, ip: client.key }, now);
   if (ban !== undefined) return banned(portal, c, "stepup", ban);
   if (record === undefined || record.userId !== session.userId) {
-    return refuse(portal, c, "stepup", subject, "challenge_expired");
+    return challengeExpired(portal, c, "stepup", subject);
   }
   const credential = await stores.credentials.get(body.response.id);
   if (credential === undefined) return refuse(portal, c, "stepup", subject, "unknown_credential");
@@ -108,7 +109,7 @@ export async function stepUpVerify(
     config.session.absolute_timeout,
   );
   if (rotated === undefined) return noSession(c);
-  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.ip });
+  await portal.regulation.recordSuccess({ userId: session.userId, ip: client.key });
   succeeded(portal, "stepup", {
     user: session.userId,
     credential: credential.id,

@@ -1,10 +1,12 @@
 /** Host matching: exact names and "*.suffix" wildcards, case-insensitive, port and trailing dot ignored. */
 export type HostMatcher = (host: string) => boolean;
 
+/** Lower case, without a trailing dot: the form hosts are matched in. */
 export function normaliseHost(host: string): string {
   return host.toLowerCase().replace(/\.$/, "");
 }
 
+/** A matcher for a rule's `hosts`: exact names in a set, "*.suffix" patterns by suffix. */
 export function compileHosts(patterns: readonly string[]): HostMatcher {
   const exact = new Set<string>();
   const suffixes: string[] = [];

@@ -3,6 +3,7 @@ import { CidrSet } from "../../net/cidr-set.ts";
 
 export type NetworkMatcher = (clientIp: string) => boolean;
 
+/** A matcher for a rule's `networks`; an invalid CIDR is refused at load. */
 export function compileNetworks(cidrs: readonly string[]): NetworkMatcher {
   const set = CidrSet.parse(cidrs);
   return (clientIp) => set.has(clientIp);

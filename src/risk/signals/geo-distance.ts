@@ -3,6 +3,7 @@
 const EARTH_MEAN_RADIUS_KM = 6371.0088;
 const RADIANS = Math.PI / 180;
 
+/** Kilometres between two points given in degrees. */
 export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
   const dLat = (lat2 - lat1) * RADIANS;
   const dLon = (lon2 - lon1) * RADIANS;

@@ -6,17 +6,17 @@
  * Errors are AdminError(status, code, message): 404 for unknown users, sessions and passkeys,
  * 400 for bad input. Enrollment links are secrets: returned, never logged.
  */
-import type { Config } from "../../config/load.ts";
-import type { Session, User } from "../../core/types.ts";
-import type { StoredCredential, Stores } from "../../ports.ts";
-import { mintEnrollment } from "../../webauthn/enrollment.ts";
+import type { Config } from "../config/load.ts";
+import type { Session, User } from "../core/types.ts";
+import type { StoredCredential, Stores } from "../ports.ts";
+import { mintEnrollment } from "../webauthn/enrollment.ts";
 
 export type RevokeCause = "admin" | "suspend" | "event";
 
 export class AdminError extends Error {
   override name = "AdminError";
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 413,
     readonly code: string,
     message: string,
   ) {
@@ -174,20 +174,31 @@ export function createAdminOperations(deps: AdminDeps) {
       return { revoked: count };
     },
 
-    /** Suspends the user (every /auth answers 403 user_suspended) and revokes all their sessions. */
-    async suspend(userId: string): Promise<UserView & { revoked: number }> {
+    /**
+     * Suspends the user: from the next request on every replica, each of their sessions and tokens
+     * answers 403 user_suspended (the status is read live on every decision). The sessions are
+     * kept, so the answer and the decision log name the cause; resume ends them.
+     */
+    async suspend(userId: string): Promise<UserView & { sessions: number }> {
       await requireUser(userId);
-      // Status first: from this instant every replica refuses the user, sessions or tokens alike.
       await stores.users.update(userId, { status: "suspended" });
-      const count = await stores.sessions.deleteByUser(userId);
-      revoked("suspend", count);
-      return { ...toUserView(await requireUser(userId)), revoked: count };
+      const sessions = await stores.sessions.listByUser(userId);
+      return { ...toUserView(await requireUser(userId)), sessions: sessions.length };
     },
 
-    async resume(userId: string): Promise<UserView> {
-      await requireUser(userId);
+    /**
+     * Lifts a suspension, ending every session the user had first: one atomic delete while the
+     * user is still suspended (sign-in refuses a suspended user, so none is added in between),
+     * then the status. A session from before or during the suspension never comes back to life;
+     * the user signs in again. Resuming an active user changes nothing.
+     */
+    async resume(userId: string): Promise<UserView & { revoked: number }> {
+      const user = await requireUser(userId);
+      if (user.status === "active") return { ...toUserView(user), revoked: 0 };
+      const count = await stores.sessions.deleteByUser(userId);
+      revoked("suspend", count);
       await stores.users.update(userId, { status: "active" });
-      return toUserView(await requireUser(userId));
+      return { ...toUserView(await requireUser(userId)), revoked: count };
     },
 
     async setGroups(userId: string, groups: readonly string[]): Promise<UserView> {

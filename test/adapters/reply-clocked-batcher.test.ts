@@ -1,12 +1,12 @@
 /**
- * The turn batcher against a real Redis: every caller gets its own reply whether its command rode
+ * The reply-clocked batcher against a real Redis: every caller gets its own reply whether its command rode
  * in a full batch or the end-of-turn one, and a stalled Redis (CLIENT PAUSE) makes overdue
  * commands reject after the timeout, while later replies still reach the right callers.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Command, type default as Redis } from "ioredis";
 import { createRedisClient, waitForRedis } from "../../src/adapters/redis/client.ts";
-import { createTurnBatcher } from "../../src/adapters/redis/turn-batcher.ts";
+import { createReplyClockedBatcher } from "../../src/adapters/redis/reply-clocked-batcher.ts";
 import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
 
 const TIMEOUT_MS = 300;
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 test("every caller gets its own reply: alone, in full batches, and in the batch a reply sends", async () => {
-  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  const batcher = createReplyClockedBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   // 29 in one turn: the first leaves alone, three full batches of 8 follow, and the last 4 leave
   // when the first replies arrive.
   const first = Array.from({ length: 29 }, (_, i) => batcher.send("echo", [`a${i}`]));
@@ -40,7 +40,7 @@ test("every caller gets its own reply: alone, in full batches, and in the batch 
 });
 
 test("a quiet connection sends at once; a busy one holds commands and sends them in one write", async () => {
-  const batcher = createTurnBatcher(client, { batchFrom: 2, batchLimit: 4, timeoutMs: TIMEOUT_MS });
+  const batcher = createReplyClockedBatcher(client, { batchFrom: 2, batchLimit: 4, timeoutMs: TIMEOUT_MS });
   const socket = client.stream;
   const write = socket.write;
   let writes = 0;
@@ -76,7 +76,7 @@ test("a command held behind other callers' commands leaves when their replies ar
       own.sendCommand(command);
       return command.promise;
     });
-    const batcher = createTurnBatcher(own, { batchFrom: 2, batchLimit: 8, timeoutMs: 5_000 });
+    const batcher = createReplyClockedBatcher(own, { batchFrom: 2, batchLimit: 8, timeoutMs: 5_000 });
     const started = performance.now();
     expect(await batcher.send("echo", ["held"])).toBe("held");
     // Sent by the others' replies, not by the 5 s watchdog.
@@ -88,7 +88,7 @@ test("a command held behind other callers' commands leaves when their replies ar
 });
 
 test("an error reply rejects only its own caller", async () => {
-  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  const batcher = createReplyClockedBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   const replies = await Promise.allSettled([
     batcher.send("echo", ["before"]),
     batcher.send("evalsha", ["0".repeat(40), 0]),
@@ -101,7 +101,7 @@ test("an error reply rejects only its own caller", async () => {
 });
 
 test("a stalled Redis: overdue commands reject after the timeout; late replies never reach later callers", async () => {
-  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  const batcher = createReplyClockedBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   await admin.call("client", "pause", "1200", "ALL");
   const started = performance.now();
   const stalled = await Promise.allSettled(
@@ -122,7 +122,7 @@ test("a stalled Redis: overdue commands reject after the timeout; late replies n
 });
 
 test("a command held behind commands that already timed out still times out on its own", async () => {
-  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
+  const batcher = createReplyClockedBatcher(client, { ...BATCHING, timeoutMs: TIMEOUT_MS });
   await admin.call("client", "pause", "1500", "ALL");
   // The first call times out but stays in ioredis's queue until its late reply: the connection
   // now looks busy, so the next call is held, and no reply will come to send it.
@@ -135,7 +135,7 @@ test("a command held behind commands that already timed out still times out on i
 });
 
 test("without a timeout nothing is timed: a paused Redis answers late, and the caller gets it", async () => {
-  const batcher = createTurnBatcher(client, { ...BATCHING, timeoutMs: undefined });
+  const batcher = createReplyClockedBatcher(client, { ...BATCHING, timeoutMs: undefined });
   await admin.call("client", "pause", "500", "ALL");
   const started = performance.now();
   expect(await batcher.send("echo", ["late"])).toBe("late");
@@ -146,7 +146,7 @@ test("commands in flight when the connection drops are resent on the new one, ea
   const own = createRedisClient(redis.url, { commandTimeoutMs: 2_000 });
   try {
     await waitForRedis(own, 5_000);
-    const batcher = createTurnBatcher(own, { ...BATCHING, timeoutMs: 2_000 });
+    const batcher = createReplyClockedBatcher(own, { ...BATCHING, timeoutMs: 2_000 });
     const sent = Array.from({ length: 12 }, (_, i) => batcher.send("echo", [`inflight${i}`]));
     // The end-of-turn batch has left; drop the socket before any reply can be read.
     await new Promise((resolve) => setImmediate(resolve));

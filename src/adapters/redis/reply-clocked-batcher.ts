@@ -7,7 +7,7 @@
  *   next reply arrives, when `batchLimit` are waiting, or when the watchdog or a closed
  *   connection settles what was in flight, whichever comes first.
  * On a busy replica that turns one `sendto` per decision into one per batch: the Redis write was
- * the largest single cost on the decision path (docs/performance.md, fourth round).
+ * the largest single cost on the decision path (docs/performance.md).
  *
  * Why not ioredis auto-pipelining, or a flush at the end of the loop turn: both wait for
  * setImmediate, which Bun runs only after its next poll (measured at 5,000 req/s: 0.07–0.12 ms
@@ -19,6 +19,12 @@
  * flight; a command without a reply `timeoutMs` after it was handed over is rejected with ioredis's
  * own "Command timed out" error, as ioredis's commandTimeout would. Replies on one connection
  * come back in order, so the oldest batch is the only one that can be overdue first.
+ *
+ * It leans on ioredis internals that ioredis marks @ignore (package.json pins ioredis exactly for
+ * that reason): `Redis#stream`, `Redis#commandQueue`, `Command#setTimeout` and `Command#isSettled`,
+ * and sendCommand's pipeline protocol (a stream with `isPipeline` receives the command's RESP text
+ * instead of the socket). missingBatcherInternals() checks each at start; scripts.ts then falls
+ * back to plain EVALSHA on the auto-pipelined client, with a warning, when one is missing.
  */
 import type Redis from "ioredis";
 import { Command } from "ioredis";
@@ -36,18 +42,54 @@ interface BatchInFlight {
   deadline: number;
 }
 
-export interface TurnBatcher {
+export interface ReplyClockedBatcher {
   /** Sends `name args…` now or with the next batch; resolves with the reply (as a UTF-8 string). */
   send(name: string, args: readonly (string | number)[]): Promise<unknown>;
 }
 
-export interface TurnBatcherOptions {
+export interface ReplyClockedBatcherOptions {
   /** Fewer commands than this awaiting replies on the connection: a new one leaves at once. */
   batchFrom: number;
   /** This many waiting commands leave at once, without waiting for a reply. */
   batchLimit: number;
   /** A command without a reply this long after its batch left rejects (undefined: never). */
   timeoutMs: number | undefined;
+}
+
+/** The stream sendCommand writes a pipelined command's RESP text to, instead of the socket. */
+function collectingStream(client: Redis, write: (chunk: string | Buffer) => void): PipelineWriteableStream {
+  return { isPipeline: true, destination: { redis: client }, write };
+}
+
+/**
+ * The internals the batcher needs that this client lacks, by name; empty when batching works.
+ * The socket and the pipeline protocol can only be checked on a ready connection: call again on
+ * "ready" when the client was not ready yet. The protocol check sends one PING.
+ */
+export function missingBatcherInternals(client: Redis): string[] {
+  const missing: string[] = [];
+  if (typeof client.sendCommand !== "function") missing.push("Redis#sendCommand");
+  const queue = (client as { commandQueue?: { length?: unknown } }).commandQueue;
+  if (typeof queue?.length !== "number") missing.push("Redis#commandQueue");
+  if (typeof Command.prototype.setTimeout !== "function") missing.push("Command#setTimeout");
+  if (typeof new Command("ping", []).isSettled !== "boolean") missing.push("Command#isSettled");
+  if (client.status !== "ready" || missing.length > 0) return missing;
+  const socket = client.stream as { write?: unknown; on?: unknown } | undefined;
+  if (typeof socket?.write !== "function" || typeof socket.on !== "function") {
+    missing.push("Redis#stream");
+    return missing;
+  }
+  // A PING through the pipeline protocol: its text must come to the stream (then it is sent).
+  let text: string | Buffer | undefined;
+  const ping = new Command("ping", [], { replyEncoding: "utf8" });
+  client.sendCommand(
+    ping,
+    collectingStream(client, (chunk) => (text = chunk)),
+  );
+  ping.promise.catch(() => {});
+  if (text === undefined) missing.push("sendCommand's pipeline protocol");
+  else client.stream.write(text);
+  return missing;
 }
 
 /** One write: the commands' RESP text (ioredis gives strings unless an argument is a Buffer). */
@@ -59,10 +101,10 @@ function joinChunks(chunks: (string | Buffer)[]): string | Buffer {
 
 const allSettled = (commands: readonly Command[]) => commands.every((command) => command.isSettled);
 
-export function createTurnBatcher(
+export function createReplyClockedBatcher(
   client: Redis,
-  { batchFrom, batchLimit, timeoutMs }: TurnBatcherOptions,
-): TurnBatcher {
+  { batchFrom, batchLimit, timeoutMs }: ReplyClockedBatcherOptions,
+): ReplyClockedBatcher {
   let waiting: Command[] = [];
   /** When the oldest waiting command was handed over: its time-out counts from then. */
   let waitingSince = 0;
@@ -77,14 +119,10 @@ export function createTurnBatcher(
   // really sent and replies stay matched to their commands.
   let collecting = false;
   const parts: (string | Buffer)[] = [];
-  const collector: PipelineWriteableStream = {
-    isPipeline: true,
-    destination: { redis: client },
-    write(chunk: string | Buffer) {
-      if (collecting) parts.push(chunk);
-      else client.stream.write(chunk);
-    },
-  };
+  const collector = collectingStream(client, (chunk) => {
+    if (collecting) parts.push(chunk);
+    else client.stream.write(chunk);
+  });
 
   const flushWaiting = () => {
     if (waiting.length > 0) flush();
