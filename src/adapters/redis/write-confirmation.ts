@@ -155,7 +155,11 @@ export function createWriteConfirmation(options: WriteConfirmationOptions): Writ
           options.onResult?.("confirmed");
         } catch (error) {
           options.onResult?.("not_confirmed");
-          throw error;
+          // The write itself went through: whatever failed after it leaves it unconfirmed.
+          if (error instanceof WriteNotConfirmedError) throw error;
+          throw new WriteNotConfirmedError(`write not confirmed: ${(error as Error).message}; retry`, {
+            cause: error,
+          });
         }
       };
     },
