@@ -93,6 +93,8 @@ export interface Scenario {
     full: Record<string, string>;
   };
   listEntries: number;
+  /** The seeded session tokens: a plain session, and a stepped-up one from PUBLIC_CLIENT. */
+  tokens: { plain: string; stepped: string };
 }
 
 /** Writes the list, policy and configs into dir and seeds Redis. */
@@ -137,5 +139,6 @@ export async function prepareScenario(dir: string, redisUrl: string): Promise<Sc
       },
     },
     listEntries,
+    tokens,
   };
 }

@@ -50,10 +50,15 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
     if (error instanceof HTTPException) return error.getResponse();
     if (isStoreFailure(error)) {
       // Redis down, full, or a security write not confirmed: the caller retries, never a false success.
-      deps.logger.error({ err: error.message, cause: error.reason, path: c.req.path }, "store unavailable");
+      // The route, not the path: a path can hold a secret (/enroll/<token>).
+      deps.logger.error(
+        { err: error.message, cause: error.reason, route: c.req.routePath },
+        "store unavailable",
+      );
       return c.json(storeFailureBody(error), 503, { "cache-control": "no-store", "retry-after": "1" });
     }
-    deps.logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    // The route, not the path: a path can hold a secret (/enroll/<token>).
+    deps.logger.error({ err: error.message, route: c.req.routePath }, "unhandled error");
     // Fail closed: an error is never an allow. Traefik treats any non-2xx as a denial.
     return c.json({ error: "internal_error" }, c.req.path === FORWARD_AUTH_PATH ? 503 : 500, {
       "cache-control": "no-store",

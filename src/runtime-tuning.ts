@@ -10,7 +10,7 @@
  * paired runs; 37–40 µs against 50.7 µs per decision in benches of the code with and without it.
  * It costs memory: peak RSS under full load 0–60 MiB higher (30–140 MiB with every allow logged).
  * mimalloc's ordinary purge of unused pages stays on, so RSS still falls back (226 MiB idle).
- * Figures and the settings tried: docs/performance.md, fifth round.
+ * Figures and the settings tried: docs/performance.md, "The runtime setting".
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({ MIMALLOC_PURGE_HOLES: "0" });
 

@@ -254,7 +254,7 @@ export function createAdminOperations(deps: AdminDeps) {
       return {
         url: minted.url,
         expires_at: iso(minted.expiresAt),
-        user: toUserView(await requireUser(userId.trim())),
+        user: toUserView(await requireUser(userId)),
       };
     },
   };

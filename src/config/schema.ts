@@ -3,9 +3,11 @@
  * secure default, so an empty file (or none) is a valid single-replica setup on localhost.
  */
 import { z } from "zod";
-import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId } from "../core/names.ts";
+import { HEADER_LIST_ITEM, ISSUER_ID, isLocalUserId, LOCAL_USER_ID_RULE } from "../core/names.ts";
 import { parseCidr } from "../net/ip.ts";
 import { parseDuration } from "./duration.ts";
+import { redisUrlProblem } from "./redis-url.ts";
+import { staticKeyProblem } from "./static-key.ts";
 
 /** A duration field: "30s", "5m", "12h" or seconds; parsed to milliseconds. */
 const duration = (fallback: string) =>
@@ -49,15 +51,32 @@ const rateLimits = (session: number, user: number, ip: number) =>
     })
     .prefault({});
 
+/** A JWK or SPKI PEM, checked with the conversion the verifier uses: a bad key stops the start. */
+const staticKey = z.union([z.record(z.string(), z.unknown()), z.string()]).superRefine((key, ctx) => {
+  const problem = staticKeyProblem(key);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+
 const keySourceSchema = z
   .object({
     jwks_url: z.url().optional(),
     /** Static public keys: JWKs (objects) or PEM strings (SPKI). */
-    keys: z.array(z.union([z.record(z.string(), z.unknown()), z.string()])).optional(),
+    keys: z.array(staticKey).optional(),
   })
   .refine((v) => v.jwks_url !== undefined || (v.keys !== undefined && v.keys.length > 0), {
     message: "needs jwks_url or keys",
   });
+
+/**
+ * A JWS algorithm for a party's tokens: public-key ones only. Their keys come from a JWKS anyone
+ * can read or from static public keys, so a symmetric one (HS*) would verify with a published
+ * secret, and "none" verifies nothing.
+ */
+const signingAlgorithm = z.string().refine((alg) => !/^(none|HS\d+)$/i.test(alg), {
+  error: (issue) =>
+    `${JSON.stringify(issue.input)} is not a public-key algorithm (e.g. RS256, PS256, ES256, EdDSA)`,
+});
+const algorithms = z.array(signingAlgorithm).min(1).default(["RS256", "ES256", "EdDSA"]);
 
 /** A group, acr or amr value an issuer is trusted to assert; it must survive a comma-joined header. */
 const headerListItem = z
@@ -74,7 +93,7 @@ const jwtIssuerSchema = z
     issuer: z.string().min(1),
     audience: z.union([z.string(), z.array(z.string())]),
     keys: keySourceSchema,
-    algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+    algorithms,
     groups_claim: z.string().default("groups"),
     /** "local": `sub` names a local user, whose live status and groups apply. */
     subjects: z.enum(["namespaced", "local"]).default("namespaced"),
@@ -194,7 +213,14 @@ export const configSchema = z
       .prefault({}),
     redis: z
       .object({
-        url: z.string().optional(),
+        /** REDIS_URL; checked here so a URL the client cannot use stops `vigil check` too. */
+        url: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = redisUrlProblem(url);
+            if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .optional(),
         /** Braces would become part of the Redis Cluster hash tag of every key. */
         prefix: z
           .string()
@@ -237,10 +263,7 @@ export const configSchema = z
     bootstrap: z
       .object({
         /** With an empty user store, `bun start` prints a one-time enrollment link for this user. */
-        admin_user: z
-          .string()
-          .default("admin")
-          .refine(isLocalUserId, "must be 1-256 characters without ':' or control characters"),
+        admin_user: z.string().default("admin").refine(isLocalUserId, `must be ${LOCAL_USER_ID_RULE}`),
         admin_groups: z.array(z.string()).default(["admins"]),
       })
       .prefault({}),
@@ -325,7 +348,7 @@ export const configSchema = z
               issuer: z.string().min(1),
               audience: z.union([z.string(), z.array(z.string())]),
               keys: keySourceSchema,
-              algorithms: z.array(z.string()).default(["RS256", "ES256", "EdDSA"]),
+              algorithms,
             }),
           )
           .default([]),

@@ -26,15 +26,20 @@ export const HEADER_LIST_ITEM = /^[\x21-\x2b\x2d-\x7e]{1,128}$/;
  */
 export const TOKEN_SUBJECT = /^(?! )[\x20-\x7e]{1,255}(?<! )$/;
 
-/** Whether `id` may name a new local user: 1-256 characters, no control characters, no separator. */
+/**
+ * A new local user id: 1-256 printable ASCII characters, no leading or trailing space, never the
+ * separator. X-Auth-User carries it exactly: a non-ASCII or invisible character would reach the
+ * backend as a stand-in shared with another id, and surrounding spaces would be trimmed away.
+ */
+const LOCAL_USER_ID = /^(?! )[\x20-\x39\x3b-\x7e]{1,256}(?<! )$/;
+
+/** The rule for new local user ids, in words (for error messages). */
+export const LOCAL_USER_ID_RULE =
+  "1-256 printable ASCII characters, without ':' or leading or trailing spaces";
+
+/** Whether `id` may name a new local user (see LOCAL_USER_ID). */
 export function isLocalUserId(id: string): boolean {
-  return (
-    id !== "" &&
-    id.length <= 256 &&
-    id.trim() === id &&
-    !/\p{Cc}/u.test(id) &&
-    !id.includes(NAMESPACE_SEPARATOR)
-  );
+  return LOCAL_USER_ID.test(id);
 }
 
 /** The identity of a token's subject from an issuer that does not name local users. */

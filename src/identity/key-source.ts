@@ -4,7 +4,6 @@
  * rotation), static keys (JWKs or SPKI PEM), or both. Also the one place that tells "this token is
  * invalid" apart from "verification could not be attempted" (JWKS unreachable and no usable key).
  */
-import { createPublicKey } from "node:crypto";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -16,6 +15,7 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from "jose";
+import { toPublicJwk } from "../config/static-key.ts";
 
 export interface KeySourceConfig {
   jwks_url?: string | undefined;
@@ -37,14 +37,8 @@ export class KeysUnavailableError extends Error {
   override name = "KeysUnavailableError";
 }
 
-/** Converts a configured static key to a JWK (PEM → JWK through node:crypto). */
-function toJwk(key: Record<string, unknown> | string): JWK {
-  if (typeof key !== "string") return key as JWK;
-  return createPublicKey(key).export({ format: "jwk" }) as JWK;
-}
-
 function staticGetKey(keys: Array<Record<string, unknown> | string>): JWTVerifyGetKey {
-  const jwks = keys.map(toJwk);
+  const jwks = keys.map((key) => toPublicJwk(key) as JWK);
   const all = createLocalJWKSet({ keys: jwks } as JSONWebKeySet);
   const kidless = jwks.filter((jwk) => jwk.kid === undefined);
   const anyKid = kidless.length > 0 ? createLocalJWKSet({ keys: kidless } as JSONWebKeySet) : undefined;

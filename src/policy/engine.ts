@@ -22,11 +22,16 @@ export function routeRequest(
 ): RouteResult {
   const path = requestPath(request.rawPath, policy);
   if (!path.ok) return path;
-  const rule = matchRule(policy, {
-    host: request.host,
-    path: path.path,
-    method: request.method,
-    clientIp: request.clientIp,
-  });
+  const facts = { host: request.host, path: path.path, method: request.method, clientIp: request.clientIp };
+  const rule = matchRule(policy, facts);
+  // Backends that neither decode %-encoded letters nor collapse "//" (Express, WHATWG URL readers)
+  // serve the path as written: when that reading meets another rule, no single answer is safe.
+  const asWritten = path.asWritten;
+  if (asWritten !== path.path && matchRule(policy, { ...facts, path: asWritten }) !== rule) {
+    return { ok: false, error: AMBIGUOUS_ENCODING };
+  }
   return { ok: true, rule };
 }
+
+const AMBIGUOUS_ENCODING =
+  "path meets another rule as written than once normalised (%-encoded letters or '//'), which backends read differently";

@@ -10,12 +10,27 @@ export interface PathSettings {
   pathParameters: "reject" | "strip";
 }
 
-export type PathResult = { ok: true; path: string } | { ok: false; error: string };
+/**
+ * path: normalised, what rules match. asWritten: the path before normalisation, as a backend that
+ * does not normalise reads it (in strip mode, the normalised path: those backends normalise).
+ */
+export type PathResult = { ok: true; path: string; asWritten: string } | { ok: false; error: string };
 
 const AMBIGUOUS_SLASH = /%2f|%5c|%00|\\/i;
 // An encoded ";" is data to a backend that splits parameters first (Tomcat) and a parameter to
 // one that decodes first: no single reading is safe, so it is refused whatever the setting.
 const ENCODED_SEMICOLON = /%3b/i;
+
+// A "." or ".." segment, raw or percent-encoded. Browsers resolve them before sending and
+// Traefik's sanitizePath removes them; behind other proxies backends disagree (Express routes
+// /admin/../x under /admin; Go collapses "//" before resolving, WHATWG URL does not), so no
+// reading is safe and a request that carries one is refused.
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+const DOT_SEGMENT_REFUSED: PathResult = {
+  ok: false,
+  error: "path holds a dot segment ('.' or '..'), which backends resolve differently",
+};
 
 export function requestPath(rawPath: string, settings: PathSettings): PathResult {
   if (settings.encodedSlashes === "reject" && AMBIGUOUS_SLASH.test(rawPath)) {
@@ -27,11 +42,17 @@ export function requestPath(rawPath: string, settings: PathSettings): PathResult
   if (ENCODED_SEMICOLON.test(rawPath)) {
     return { ok: false, error: "path holds an encoded semicolon (%3B), which backends read differently" };
   }
-  if (rawPath.includes(";")) {
-    if (settings.pathParameters === "reject") {
-      return { ok: false, error: "path holds a ';' path parameter (policy path_parameters: reject)" };
-    }
-    return { ok: true, path: normalisePath(stripPathParameters(rawPath)) };
+  if (settings.pathParameters === "strip") {
+    // For backends that read paths as Tomcat does (parameters cut, then decoded and normalised):
+    // the normalised path is their reading too, so there is no as-written reading to weigh.
+    const stripped = stripPathParameters(rawPath);
+    if (DOT_SEGMENT.test(stripped)) return DOT_SEGMENT_REFUSED;
+    const path = normalisePath(stripped);
+    return { ok: true, path, asWritten: path };
   }
-  return { ok: true, path: normalisePath(rawPath) };
+  if (rawPath.includes(";")) {
+    return { ok: false, error: "path holds a ';' path parameter (policy path_parameters: reject)" };
+  }
+  if (DOT_SEGMENT.test(rawPath)) return DOT_SEGMENT_REFUSED;
+  return { ok: true, path: normalisePath(rawPath), asWritten: rawPath };
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Config } from "../config/load.ts";
-import { isLocalUserId } from "../core/names.ts";
+import { isLocalUserId, LOCAL_USER_ID_RULE } from "../core/names.ts";
 import type { Stores } from "../ports.ts";
 
 const TOKEN_BYTES = 32;
@@ -58,14 +58,15 @@ export async function mintEnrollment(
   input: EnrollmentInput,
   now: number,
 ): Promise<{ token: string; url: string; expiresAt: number }> {
-  const userId = input.userId.trim();
+  // Taken as given: trimming " admin" would hand out the admin's link.
+  const userId = input.userId;
   if (userId === "" || userId.length > 256 || /[\p{Cc}]/u.test(userId)) {
     throw new Error("mintEnrollment: userId must be 1-256 printable characters");
   }
   const existing = await deps.stores.users.get(userId);
   if (!existing && !isLocalUserId(userId)) {
     // `:` is reserved: `<issuer>:<sub>` names a bearer-token user that is not a local one.
-    throw new Error("mintEnrollment: a new userId may not contain ':'");
+    throw new Error(`mintEnrollment: a new userId must be ${LOCAL_USER_ID_RULE}`);
   }
   if (!existing) {
     await deps.stores.users.put({

@@ -44,6 +44,46 @@ const decisionQuery = (overrides: Partial<DecisionStateQuery> = {}): DecisionSta
 });
 
 describe("redis stores", () => {
+  test("one record, two readers: the decision read and the store read decode it alike", async () => {
+    const prefix = uniquePrefix();
+    const stores = createRedisStores(client, prefix);
+    const now = Date.now();
+    await stores.users.put({
+      id: "rue",
+      displayName: "Rue",
+      status: "active",
+      groups: ["a", "b"],
+      createdAt: now,
+    });
+    const { session } = await stores.sessions.create(
+      {
+        userId: "rue",
+        acr: "phr",
+        amr: ["hwk", "user", "mfa"],
+        authAt: now - 5_000,
+        stepUpAt: now - 1_000,
+        ip: "192.0.2.7",
+        country: "NL",
+        uaHash: "ua-hash",
+        federation: { provider: "corp", subject: "sub-1", sid: "sid-1" },
+      },
+      now,
+      3_600_000,
+    );
+    const stored = await stores.sessions.get(session.id);
+    const state = await stores.decisions.read(decisionQuery({ sessionId: session.id, now: now + 10 }));
+    // The decision reads every field it decides on; the IdP link is not one of them.
+    const { federation, ...decided } = stored!;
+    expect(federation).toEqual({ provider: "corp", subject: "sub-1", sid: "sid-1" });
+    expect(state.session).toEqual(decided);
+    expect(state.user).toEqual(await stores.users.get("rue"));
+    // A damaged status is "suspended" through both readers.
+    await client.hset(keyLayout(prefix).user("rue"), "status", "garbled");
+    const damaged = await stores.decisions.read(decisionQuery({ sessionId: session.id, now: now + 20 }));
+    expect(damaged.user?.status).toBe("suspended");
+    expect(damaged.user).toEqual(await stores.users.get("rue"));
+  });
+
   test("keys follow the documented layout under the prefix", async () => {
     const prefix = uniquePrefix();
     const stores = createRedisStores(client, prefix);

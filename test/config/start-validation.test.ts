@@ -4,6 +4,7 @@
  * (`bun src/main.ts`, `bun src/cli.ts check`), no Redis needed: every case stops before it.
  */
 import { describe, expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,17 @@ async function run(args: string[], env: Record<string, string>) {
 
 const STACK_FRAME = /^\s+at\s/m;
 
+/** A config whose one bearer issuer has these static keys. */
+const issuerWithKeys = (keys: unknown[]) =>
+  file(
+    "issuer.yaml",
+    `jwt:\n  issuers:\n    - { id: corp, issuer: "https://idp.example", audience: vigil, keys: { keys: ${JSON.stringify(keys)} } }\n`,
+  );
+
+const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const publicJwk = signingKey.publicKey.export({ format: "jwk" });
+const privateJwk = signingKey.privateKey.export({ format: "jwk" });
+
 const cases: Array<[string, () => Record<string, string>, RegExp]> = [
   [
     "a CIDR prefix out of range in trusted_proxies (config file)",
@@ -78,6 +90,78 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     () => ({ VIGIL_POLICY: file("blank-policy.yaml", "\n  \n# rules to come\n") }),
     /policy file is empty/,
   ],
+  [
+    "a REDIS_URL without a scheme",
+    () => ({ REDIS_URL: "localhost:6379" }),
+    /redis\.url: .*redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/ or redis\+cluster:\/\//,
+  ],
+  [
+    "a Cluster REDIS_URL with a seed that is not host:port",
+    () => ({ REDIS_URL: "redis+cluster://127.0.0.1:7000,:" }),
+    /redis\.url: a Cluster URL must look like redis\+cluster:\/\//,
+  ],
+  [
+    "a REDIS_URL with a password but no scheme: refused without echoing the password",
+    () => ({ REDIS_URL: "default:hunter2-secret@localhost:6379" }),
+    /redis\.url: (?!.*hunter2)/,
+  ],
+  [
+    "a Sentinel REDIS_URL without a master name",
+    () => ({ REDIS_URL: "redis+sentinel://127.0.0.1:26379" }),
+    /redis\.url: .*master/,
+  ],
+  [
+    "a static issuer JWK that is not a key (truncated RSA modulus)",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([{ kty: "RSA", n: "abc", e: "AQAB" }]) }),
+    /jwt\.issuers\.0\.keys\.keys\.0: .*RSA/,
+  ],
+  [
+    "a static issuer PEM that does not decode",
+    () => ({
+      VIGIL_CONFIG: issuerWithKeys(["-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"]),
+    }),
+    /jwt\.issuers\.0\.keys\.keys\.0: not a public key/,
+  ],
+  [
+    "a static issuer JWK of a symmetric kind",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([{ kty: "oct", k: "c2VjcmV0" }]) }),
+    /jwt\.issuers\.0\.keys\.keys\.0: holds a symmetric key/,
+  ],
+  [
+    "a static issuer JWK holding the private key (a secret in the config), after a good one",
+    () => ({ VIGIL_CONFIG: issuerWithKeys([publicJwk, privateJwk]) }),
+    /jwt\.issuers\.0\.keys\.keys\.1: .*private/,
+  ],
+  [
+    "a symmetric algorithm for an issuer (its key would be a secret anyone can read in a JWKS)",
+    () => ({
+      VIGIL_CONFIG: file(
+        "hs256.yaml",
+        'jwt:\n  issuers:\n    - { id: corp, issuer: "https://idp.example", audience: vigil, algorithms: [RS256, HS256], keys: { jwks_url: "https://idp.example/jwks" } }\n',
+      ),
+    }),
+    /jwt\.issuers\.0\.algorithms\.1: .*HS256/,
+  ],
+  [
+    "an unsigned-token algorithm for a transmitter",
+    () => ({
+      VIGIL_CONFIG: file(
+        "none.yaml",
+        'events:\n  transmitters:\n    - { issuer: "https://tx.example", audience: vigil, algorithms: [none], keys: { jwks_url: "https://tx.example/jwks" } }\n',
+      ),
+    }),
+    /events\.transmitters\.0\.algorithms\.0: .*none/,
+  ],
+  [
+    "a Shared Signals transmitter key that is not a key",
+    () => ({
+      VIGIL_CONFIG: file(
+        "transmitter.yaml",
+        'events:\n  transmitters:\n    - { issuer: "https://tx.example", audience: vigil, keys: { keys: [{ kty: EC, crv: P-256, x: a, y: b }] } }\n',
+      ),
+    }),
+    /events\.transmitters\.0\.keys\.keys\.0: .*EC/,
+  ],
 ];
 
 describe("the start and `vigil check` refuse the same inputs, naming them, without a stack trace", () => {
@@ -99,6 +183,24 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     },
     30_000,
   );
+
+  test("a redis+cluster:// URL with its seed nodes passes `vigil check`", async () => {
+    const check = await run(["src/cli.ts", "check"], {
+      REDIS_URL: "redis+cluster://127.0.0.1:1,127.0.0.1:2",
+    });
+    expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
+    expect(check.code).toBe(0);
+  }, 30_000);
+
+  test("a valid static public key (JWK, and the same key as PEM) and a redis:// URL pass `vigil check`", async () => {
+    const pem = signingKey.publicKey.export({ format: "pem", type: "spki" }).toString();
+    const check = await run(["src/cli.ts", "check"], {
+      VIGIL_CONFIG: issuerWithKeys([publicJwk, pem]),
+      REDIS_URL: "redis://127.0.0.1:1",
+    });
+    expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
+    expect(check.code).toBe(0);
+  }, 30_000);
 
   test("an intentionally empty policy (`rules: []`) passes both: the start listens", async () => {
     const env = { VIGIL_POLICY: file("no-rules.yaml", "rules: []\n"), VIGIL_LOG_LEVEL: "info" };

@@ -182,6 +182,28 @@ describe("valid SETs take effect on the next /auth", () => {
     expect((await authRequest(vigil.url, { cookie: token })).status).toBe(200);
   });
 
+  test("assurance-level-change never grants the step-up acr: X-Auth-Acr stays what Vigil verified", async () => {
+    const now = Date.now();
+    const signedIn = await signIn(vigil.stores, { id: "dora" }, now, { acr: "passkey" });
+    const steppedUp = await signIn(vigil.stores, { id: "dora" }, now, { acr: "phr", stepUpAt: now });
+    const acrOf = async (token: string) =>
+      (await authRequest(vigil.url, { cookie: token })).headers.get("x-auth-acr");
+    expect(await acrOf(signedIn.token)).toBe("passkey");
+    for (const change of [{}, { change_direction: "decrease" }]) {
+      const response = await post(
+        await makeSet({
+          subId: { format: "opaque", id: "dora" },
+          events: { [`${CAEP}assurance-level-change`]: { current_level: "phr", ...change } },
+        }),
+      );
+      expect(response.status).toBe(202);
+    }
+    // Only Vigil's own passkey check raises a session to the step-up acr.
+    expect(await acrOf(signedIn.token)).toBe("passkey");
+    expect(await acrOf(steppedUp.token)).toBe("passkey");
+    expect(await vigil.stores.sessions.get(steppedUp.sessionId)).toMatchObject({ stepUpAt: 0 });
+  });
+
   test("credential-change revoke deletes that passkey (and revokes the user's sessions)", async () => {
     const now = Date.now();
     const { token } = await signIn(vigil.stores, { id: "carol" }, now);

@@ -11,7 +11,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** True when the Chromium binary is installed (CI installs it). */
 export const hasChromium = (): boolean => existsSync(CHROMIUM);
 
-export async function launchChromium(timeoutMs: number): Promise<Browser> {
+/** extraArgs: more command-line switches (e.g. --ignore-certificate-errors-spki-list=…). */
+export async function launchChromium(timeoutMs: number, extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: timeoutMs,
@@ -25,6 +26,7 @@ export async function launchChromium(timeoutMs: number): Promise<Browser> {
       "--disable-sync",
       // Chromium already maps *.localhost to loopback; pin it to the IPv4 address the servers bind.
       "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+      ...extraArgs,
     ],
   });
 }

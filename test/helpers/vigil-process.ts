@@ -16,6 +16,8 @@ export interface VigilProcess {
   process: Subprocess;
   /** Complete stdout lines so far (pino JSON and the bootstrap message). */
   logLines(): string[];
+  /** Resolves once stdout and stderr are read to their end (after the process exits). */
+  outputRead: Promise<void>;
   /** Everything written to stdout and stderr so far. */
   output(): string;
   /** SIGTERM (graceful), SIGKILL after 3 s. */
@@ -43,7 +45,7 @@ export async function spawnVigilProcess(
   });
   const lines: string[] = [];
   const chunks: string[] = [];
-  void (async () => {
+  const stdoutRead = (async () => {
     const decoder = new TextDecoder();
     let partial = "";
     for await (const chunk of child.stdout) {
@@ -54,10 +56,12 @@ export async function spawnVigilProcess(
       lines.push(...parts.filter(Boolean));
     }
   })();
-  void (async () => {
+  const stderrRead = (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of child.stderr) chunks.push(decoder.decode(chunk, { stream: true }));
   })();
+  // The process can exit before its last lines are read from the pipes.
+  const outputRead = Promise.all([stdoutRead, stderrRead]).then(() => {});
 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
@@ -81,6 +85,7 @@ export async function spawnVigilProcess(
     process: child,
     logLines: () => lines,
     output: () => chunks.join(""),
+    outputRead,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);

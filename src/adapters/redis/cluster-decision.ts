@@ -2,7 +2,7 @@
  * The decision on Redis Cluster: the user slot's part and the client slot's part of the decision
  * script (scripts.ts), sent at once, so a decision still costs one round trip of latency. They go
  * through ioredis's Script (EVALSHA, EVAL on NOSCRIPT), each command on its own so the Cluster
- * client follows every redirection (client.ts): the turn batcher works on one connection's
+ * client follows every redirection (client.ts): the reply-clocked batcher works on one connection's
  * internals and is not used here.
  */
 import type { Cluster } from "ioredis";

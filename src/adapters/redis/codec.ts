@@ -54,33 +54,43 @@ export function sessionToFields(session: Session, expiresAt: number): HashFields
   };
 }
 
-export function sessionFromFields(id: string, fields: HashFields): Session | undefined {
-  if (isEmpty(fields) || fields.userId === undefined) return undefined;
+/** Reads one stored field by name; undefined when the record lacks it. */
+export type FieldReader = (name: string) => string | undefined;
+
+/**
+ * The one session decoder: the stores read whole hashes (sessionFromFields) and the decision
+ * script returns the fields it needs as values (decision-state-reader.ts); both come through here,
+ * so the defaults and the decoding cannot drift apart. No userId: no session.
+ */
+export function decodeSession(id: string, field: FieldReader): Session | undefined {
+  const userId = field("userId");
+  if (userId === undefined) return undefined;
+  const amr = field("amr");
+  const provider = field("fedProvider");
   return {
     id,
-    userId: fields.userId,
-    acr: fields.acr ?? "",
-    amr: fields.amr ? fields.amr.split(",") : [],
-    authAt: decodeInt(fields.authAt),
-    stepUpAt: decodeInt(fields.stepUpAt),
-    ip: fields.ip ?? "",
-    country: fields.country ?? "",
-    uaHash: fields.uaHash ?? "",
-    lastLat: decodeNumber(fields.lastLat),
-    lastLon: decodeNumber(fields.lastLon),
-    lastLocatedAt: decodeInt(fields.lastLocatedAt),
-    lastSeenAt: decodeInt(fields.lastSeenAt),
-    createdAt: decodeInt(fields.createdAt),
-    ...(fields.fedProvider
-      ? {
-          federation: {
-            provider: fields.fedProvider,
-            subject: fields.fedSubject ?? "",
-            sid: fields.fedSid ?? "",
-          },
-        }
+    userId,
+    acr: field("acr") ?? "",
+    amr: amr ? amr.split(",") : [],
+    authAt: decodeInt(field("authAt")),
+    stepUpAt: decodeInt(field("stepUpAt")),
+    ip: field("ip") ?? "",
+    country: field("country") ?? "",
+    uaHash: field("uaHash") ?? "",
+    lastLat: decodeNumber(field("lastLat")),
+    lastLon: decodeNumber(field("lastLon")),
+    lastLocatedAt: decodeInt(field("lastLocatedAt")),
+    lastSeenAt: decodeInt(field("lastSeenAt")),
+    createdAt: decodeInt(field("createdAt")),
+    ...(provider
+      ? { federation: { provider, subject: field("fedSubject") ?? "", sid: field("fedSid") ?? "" } }
       : {}),
   };
+}
+
+export function sessionFromFields(id: string, fields: HashFields): Session | undefined {
+  if (isEmpty(fields)) return undefined;
+  return decodeSession(id, (name) => fields[name]);
 }
 
 export function userPatchToFields(patch: Partial<Omit<User, "id">>): HashFields {
@@ -92,16 +102,23 @@ export function userPatchToFields(patch: Partial<Omit<User, "id">>): HashFields 
   return fields;
 }
 
-export function userFromFields(id: string, fields: HashFields): User | undefined {
-  if (isEmpty(fields)) return undefined;
+/**
+ * The one user decoder (see decodeSession); the caller has checked that the record exists.
+ * Anything but an explicit "active" is treated as suspended: fail closed on a damaged record.
+ */
+export function decodeUser(id: string, field: FieldReader): User {
   return {
     id,
-    displayName: fields.displayName ?? id,
-    // Anything but an explicit "active" is treated as suspended: fail closed on a damaged record.
-    status: fields.status === "active" ? "active" : "suspended",
-    groups: parseGroups(fields.groups),
-    createdAt: decodeInt(fields.createdAt),
+    displayName: field("displayName") ?? id,
+    status: field("status") === "active" ? "active" : "suspended",
+    groups: parseGroups(field("groups")),
+    createdAt: decodeInt(field("createdAt")),
   };
+}
+
+export function userFromFields(id: string, fields: HashFields): User | undefined {
+  if (isEmpty(fields)) return undefined;
+  return decodeUser(id, (name) => fields[name]);
 }
 
 export function parseGroups(raw: string | undefined): string[] {

@@ -8,7 +8,7 @@
 import type { Session, User } from "../../core/types.ts";
 import type { DecisionState, DecisionStateQuery, DecisionStateReader } from "../../ports.ts";
 import { parseSessionId } from "../../session/token.ts";
-import { decodeInt, decodeNumber, parseGroups } from "./codec.ts";
+import { decodeSession, decodeUser, type FieldReader } from "./codec.ts";
 import type { DecisionCall, DecisionReply, RedisContext } from "./context.ts";
 import type { KeyLayout } from "./keys.ts";
 import { DECISION_SESSION_FIELDS, DECISION_USER_FIELDS } from "./scripts.ts";
@@ -77,47 +77,26 @@ function fieldIndexes<const N extends string>(names: readonly N[]): Record<N, nu
   return indexes;
 }
 
-/**
- * sessionFromFields over the HMGET values in DECISION_SESSION_FIELDS order, without building the
- * intermediate field object: same defaults, same decoding (codec.ts).
- */
-function sessionFromValues(id: string, values: unknown): Session | undefined {
-  if (!Array.isArray(values)) return undefined; // cjson writes an empty list as {}
-  const userId = text(values, S.userId);
-  if (userId === undefined) return undefined;
-  const amr = text(values, S.amr);
-  return {
-    id,
-    userId,
-    acr: text(values, S.acr) ?? "",
-    amr: amr ? amr.split(",") : [],
-    authAt: decodeInt(text(values, S.authAt)),
-    stepUpAt: decodeInt(text(values, S.stepUpAt)),
-    ip: text(values, S.ip) ?? "",
-    country: text(values, S.country) ?? "",
-    uaHash: text(values, S.uaHash) ?? "",
-    lastLat: decodeNumber(text(values, S.lastLat)),
-    lastLon: decodeNumber(text(values, S.lastLon)),
-    lastLocatedAt: decodeInt(text(values, S.lastLocatedAt)),
-    lastSeenAt: decodeInt(text(values, S.lastSeenAt)),
-    createdAt: decodeInt(text(values, S.createdAt)),
+/** A reader of one HMGET reply (values in `names` order), for the shared decoders in codec.ts. */
+function valueReader(names: Readonly<Record<string, number>>, values: readonly unknown[]): FieldReader {
+  return (name) => {
+    const i = names[name];
+    return i === undefined ? undefined : text(values, i);
   };
 }
 
-/** userFromFields over the HMGET values in DECISION_USER_FIELDS order (undefined when none exists). */
+function sessionFromValues(id: string, values: unknown): Session | undefined {
+  if (!Array.isArray(values)) return undefined; // cjson writes an empty list as {}
+  return decodeSession(id, valueReader(S, values));
+}
+
+/** The user from the HMGET values in DECISION_USER_FIELDS order (undefined when none exists). */
 function userFromValues(id: string, values: unknown): User | undefined {
   if (!Array.isArray(values)) return undefined;
   let any = false;
   for (let i = 0; i < DECISION_USER_FIELDS.length && !any; i++) any = typeof values[i] === "string";
   if (!any) return undefined;
-  return {
-    id,
-    displayName: text(values, U.displayName) ?? id,
-    // Anything but an explicit "active" is treated as suspended: fail closed on a damaged record.
-    status: text(values, U.status) === "active" ? "active" : "suspended",
-    groups: parseGroups(text(values, U.groups)),
-    createdAt: decodeInt(text(values, U.createdAt)),
-  };
+  return decodeUser(id, valueReader(U, values));
 }
 
 function countAt(counts: readonly unknown[], i: number): number {

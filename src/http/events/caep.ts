@@ -5,8 +5,10 @@
  * (`format`, or the older draft's `subject_type`), else the SET's plain `sub` (as opaque):
  *   email   → the user whose id is that address (as given, then lower-cased)
  *   account → "acct:" URI, treated like email
- *   iss_sub → the local user whose id is `sub` (`iss` is not compared: a transmitter speaks for
- *             local users; a bearer-token user of a namespaced issuer has no sessions to revoke)
+ *   iss_sub → when `iss` is a jwt.issuers entry with namespaced subjects: its user `<id>:<sub>`
+ *             (never the local user who shares the name; such a user has no sessions or
+ *             passkeys, so nothing happens); otherwise (a subjects: local issuer, or the
+ *             transmitter speaking of its own users) the local user whose id is `sub`
  *   opaque  → the user whose id is `id`
  *   complex → its `user` member as above; a `session` member with format opaque naming a Vigil
  *             session handle narrows session-revoked to that one session
@@ -26,9 +28,12 @@
  *   assurance-level-change → unless change_direction is "increase", every session of the subject
  *                            gets acr = current_level and stepUpAt = 0: the next request on a stepup
  *                            rule asks for a fresh passkey. An increase is ignored: Vigil's own
- *                            passkey check is what raises a session's acr.
+ *                            passkey check is what raises a session's acr, so a current_level equal
+ *                            to stepup.acr is written as session.signin_acr (backends read
+ *                            X-Auth-Acr: a SET must not make it claim a step-up).
  *   anything else          → ignored (202).
  */
+import { namespacedUserId } from "../../core/names.ts";
 import type { Stores } from "../../ports.ts";
 
 export const CAEP_PREFIX = "https://schemas.openid.net/secevent/caep/event-type/";
@@ -79,8 +84,24 @@ export function eventLabel(type: string): string {
   return "other";
 }
 
+/** The issuer id that namespaces the users of `iss` (jwt.issuers with subjects: namespaced), if any. */
+export type SubjectNamespaceOf = (iss: string) => string | undefined;
+
+/** SubjectNamespaceOf for the configured bearer-token issuers (exact `iss`, as tokens are matched). */
+export function subjectNamespaces(
+  issuers: ReadonlyArray<{ id: string; issuer: string; subjects: "namespaced" | "local" }>,
+): SubjectNamespaceOf {
+  const byIssuer = new Map(issuers.filter((i) => i.subjects === "namespaced").map((i) => [i.issuer, i.id]));
+  return (iss) => byIssuer.get(iss);
+}
+
+const noNamespaces: SubjectNamespaceOf = () => undefined;
+
 /** The identifier an RFC 9493 subject names (without store lookups): candidate user ids + session. */
-export function subjectCandidates(subject: unknown): { ids: string[]; sessionId: string | undefined } {
+export function subjectCandidates(
+  subject: unknown,
+  namespaceOf: SubjectNamespaceOf = noNamespaces,
+): { ids: string[]; sessionId: string | undefined } {
   if (!isObject(subject)) return { ids: [], sessionId: undefined };
   const format = str(subject.format) ?? str(subject.subject_type);
   switch (format) {
@@ -95,14 +116,17 @@ export function subjectCandidates(subject: unknown): { ids: string[]; sessionId:
     }
     case "iss_sub": {
       const sub = str(subject.sub);
-      return { ids: sub ? [sub] : [], sessionId: undefined };
+      const iss = str(subject.iss);
+      const namespace = iss === undefined ? undefined : namespaceOf(iss);
+      const id = sub && namespace ? namespacedUserId(namespace, sub) : sub;
+      return { ids: id ? [id] : [], sessionId: undefined };
     }
     case "opaque": {
       const id = str(subject.id);
       return { ids: id ? [id] : [], sessionId: undefined };
     }
     case "complex": {
-      const user = subjectCandidates(subject.user);
+      const user = subjectCandidates(subject.user, namespaceOf);
       const session = isObject(subject.session) ? subject.session : undefined;
       const sessionId =
         session && (str(session.format) ?? str(session.subject_type)) === "opaque"
@@ -147,9 +171,20 @@ export function validateEvent(
 
 const FIDO_TYPES = /^(fido|passkey|webauthn)/i;
 
-export function createEventApplier(stores: Pick<Stores, "users" | "sessions" | "credentials">) {
+export interface EventApplierOptions {
+  namespaceOf?: SubjectNamespaceOf;
+  /** acr only a passkey step-up grants (stepup.acr); never written by an event. */
+  stepUpAcr?: string;
+  /** acr written instead of stepUpAcr: what a signed-in session holds (session.signin_acr). */
+  signInAcr?: string;
+}
+
+export function createEventApplier(
+  stores: Pick<Stores, "users" | "sessions" | "credentials">,
+  { namespaceOf = noNamespaces, stepUpAcr = "phr", signInAcr = "passkey" }: EventApplierOptions = {},
+) {
   async function resolve(subject: unknown): Promise<Subject> {
-    const { ids, sessionId } = subjectCandidates(subject);
+    const { ids, sessionId } = subjectCandidates(subject, namespaceOf);
     for (const id of ids) {
       if (await stores.users.get(id)) return { userId: id, sessionId };
     }
@@ -214,7 +249,8 @@ export function createEventApplier(stores: Pick<Stores, "users" | "sessions" | "
 
     // assurance-level-change
     if (str(event.change_direction) === "increase") return outcome("ignored", userId, "assurance increased");
-    const level = str(event.current_level) ?? "";
+    const stated = str(event.current_level) ?? "";
+    const level = stated === stepUpAcr ? signInAcr : stated;
     const sessions = await stores.sessions.listByUser(userId);
     let lowered = 0;
     for (const session of sessions) {

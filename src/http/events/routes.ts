@@ -18,7 +18,7 @@ import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
 import type { AppEnv } from "../app-env.ts";
 import { readBodyText } from "../read-body.ts";
-import { createEventApplier, eventLabel, validateEvent } from "./caep.ts";
+import { createEventApplier, eventLabel, subjectNamespaces, validateEvent } from "./caep.ts";
 import { createSetVerifier, MAX_SET_BYTES } from "./verify-set.ts";
 
 export interface EventRouteDeps {
@@ -62,7 +62,11 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { config, stores, logger, metrics } = deps;
   const verifySet = createSetVerifier(config);
-  const applyEvent = createEventApplier(stores);
+  const applyEvent = createEventApplier(stores, {
+    namespaceOf: subjectNamespaces(config.jwt.issuers),
+    stepUpAcr: config.stepup.acr,
+    signInAcr: config.session.signin_acr,
+  });
 
   // The one refusal mapper: count, log, answer. Any other error goes on to the app's handler.
   app.onError((error) => {

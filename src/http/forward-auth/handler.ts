@@ -22,6 +22,7 @@ import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
 import { storeFailureCause } from "../../store-errors.ts";
+import { aliasedIdentityHeader } from "./aliased-headers.ts";
 import { createHeaderGarbageBudget, HEADER_GARBAGE_DEFAULTS } from "./header-garbage.ts";
 import { normaliseIp, parseAddressOptions, parseForwardedRequest } from "./request.ts";
 import { badRequest, headerTooLarge, toResponse } from "./response.ts";
@@ -237,6 +238,14 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       return refuse(parsed.error, { peer }, "malformed forwardAuth request");
     }
     if (!options.ok) return refuse(options.error, { peer }, "malformed forwardAuth request");
+    const alias = aliasedIdentityHeader(request.headers);
+    if (alias !== undefined) {
+      return refuse(
+        `header ${alias} spells an identity header another way; backends may read it as that header`,
+        { peer, header: alias },
+        "aliased identity header refused",
+      );
+    }
     const facts = parsed.value;
     countHeaderBytes(facts.headerBytes);
     const policy = deps.policy.current();

@@ -156,8 +156,12 @@ export function parseForwardedRequest(
   // limited to other methods, so a proxy that forgot it gets a refusal, not a guess.
   const rawMethod = read(header, "x-forwarded-method");
   if (rawMethod === undefined) return { ok: false, error: "X-Forwarded-Method is missing" };
-  const method = rawMethod.trim().toUpperCase();
-  if (!METHOD.test(method)) return { ok: false, error: "X-Forwarded-Method is not an HTTP method" };
+  // Methods are case-sensitive and backends disagree on `get` (kept apart from GET by Go and Node,
+  // upper-cased by Symfony): matching either reading can skip a rule, so only upper case passes.
+  const method = rawMethod.trim();
+  if (!METHOD.test(method)) {
+    return { ok: false, error: "X-Forwarded-Method is not an upper-case HTTP method" };
+  }
 
   const rawProto = firstItem(read(header, "x-forwarded-proto") ?? "https")
     .trim()
