@@ -21,6 +21,7 @@ import { portalRoutes } from "./http/portal/routes.ts";
 import { currentBranding } from "./http/ui/branding.ts";
 import { renderErrorPage, wantsHtml } from "./http/ui/error-pages.tsx";
 import { registerUiRoutes } from "./http/ui/routes.ts";
+import { isStoreFailure, storeFailureBody } from "./store-errors.ts";
 
 export type { AppDeps, AppEnv };
 
@@ -66,6 +67,24 @@ function buildApp(deps: AppDeps, forwardAuth: ForwardAuthHandler): Hono<AppEnv> 
   app.onError((error, c) => {
     // A route's own refusal (bad body, wrong media type): its response as built.
     if (error instanceof HTTPException) return error.getResponse();
+    if (isStoreFailure(error)) {
+      // Redis down, full, or a security write not confirmed: the caller retries, never a false success.
+      // The route, not the path: a path can hold a secret (/enroll/<token>).
+      deps.logger.error(
+        { err: error.message, cause: error.reason, route: c.req.routePath },
+        "store unavailable",
+      );
+      if (c.req.path !== FORWARD_AUTH_PATH && wantsHtml(c.req.header("accept"))) {
+        const message =
+          "The service cannot reach its store right now, so nothing was changed. Try again in a moment.";
+        return renderErrorPage(
+          503,
+          { title: "Temporarily unavailable", message },
+          { branding: currentBranding(), portalOrigin: "", headers: { "retry-after": "1" } },
+        );
+      }
+      return c.json(storeFailureBody(error), 503, { "cache-control": "no-store", "retry-after": "1" });
+    }
     // The route, not the path: a path can hold a secret (/enroll/<token>).
     deps.logger.error({ err: error.message, route: c.req.routePath }, "unhandled error");
     if (c.req.path !== FORWARD_AUTH_PATH && wantsHtml(c.req.header("accept"))) {

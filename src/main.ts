@@ -29,7 +29,7 @@ import type { Stores } from "./ports.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
 
-async function createStores(config: Config, logger: Logger): Promise<Stores> {
+async function createStores(config: Config, logger: Logger, metrics: Metrics): Promise<Stores> {
   const url = config.redis.url;
   if (!url) {
     logger.warn(
@@ -42,9 +42,12 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   }
   const client = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
   client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+  // Security writes and their WAIT get their own client: WAIT blocks the connection it runs on.
+  const writeClient = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
+  writeClient.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
   // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
   // and /readyz reports it until the connection is up.
-  const ready = await waitForRedis(client, 5_000).then(
+  const ready = await Promise.all([waitForRedis(client, 5_000), waitForRedis(writeClient, 5_000)]).then(
     () => true,
     () => {
       logger.error("redis is not reachable yet; answering 503 until it is");
@@ -56,6 +59,7 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   const refusal = ready ? await clusterModeRefusal(client).catch(() => undefined) : undefined;
   if (refusal !== undefined) {
     client.disconnect();
+    writeClient.disconnect();
     throw new ConfigError(refusal);
   }
   // The layout before hash tags only ever ran on one Redis, never on Cluster.
@@ -65,6 +69,7 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
   ) {
     logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
   }
+  const { replicas, timeout } = config.redis.write_confirmation;
   return createRedisStores(client, config.redis.prefix, {
     maxSessionsPerUser: config.session.max_per_user,
     auditMaxRecords: config.audit.max_records,
@@ -76,6 +81,10 @@ async function createStores(config: Config, logger: Logger): Promise<Stores> {
           "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
         ),
     },
+    writeClient,
+    writeConfirmation: { replicas, timeoutMs: timeout },
+    onDemoted: (role) => logger.warn({ role }, "redis connection reached a non-primary; reconnecting"),
+    onConfirmation: (result) => metrics.writeConfirmations.inc({ result }),
   });
 }
 
@@ -100,7 +109,7 @@ export async function start(config: Config) {
   // Before any Redis client exists: without it ioredis traces every command under Bun.
   ensureTracingHasSubscribers();
   const metrics = createMetrics();
-  const stores = await createStores(config, logger);
+  const stores = await createStores(config, logger, metrics);
   const policy = createPolicySource(config, logger, metrics);
   // Secrets go to stdout only, never to the logger.
   await bootstrapFirstAdmin(

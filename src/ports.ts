@@ -147,6 +147,8 @@ export interface CounterStore {
 export interface ReplayGuard {
   /** true the first time a key is claimed within ttl, false afterwards. */
   claim(key: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claim back: the work it guarded failed, and a retry of the same message must pass. */
+  release(key: string): Promise<void>;
 }
 
 /**

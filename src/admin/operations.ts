@@ -178,7 +178,13 @@ export function createAdminOperations(deps: AdminDeps) {
         target,
         async () => {
           const session = await stores.sessions.get(sessionId);
-          if (!session || (userId !== undefined && session.userId !== userId)) {
+          if (!session) {
+            // "No such session" must be as durable as "revoked": deleting it again waits for the
+            // replicas like any revoke, so a just-demoted primary answers 503 here, never 404.
+            await stores.sessions.delete(sessionId);
+            throw new AdminError(404, "session_not_found", "no such session");
+          }
+          if (userId !== undefined && session.userId !== userId) {
             throw new AdminError(404, "session_not_found", "no such session");
           }
           if (!(await stores.sessions.delete(sessionId))) {

@@ -227,6 +227,16 @@ export const configSchema = z
           .regex(/^[^{}]*$/, "must not contain { or }")
           .default("vigil:"),
         command_timeout: duration("500ms"),
+        /** Security writes wait for this many replicas (WAIT), or answer 503 "not confirmed, retry". */
+        write_confirmation: z
+          .object({
+            /** auto = the replicas the primary reports connected (at least 1 under Sentinel). */
+            replicas: z.union([z.literal("auto"), z.number().int().min(0).max(16)]).default("auto"),
+            // WAIT 0 would block forever.
+            timeout: duration("1s").refine((ms) => ms >= 1, "must be more than 0"),
+          })
+          .strict()
+          .prefault({}),
         /**
          * Decision calls leave in reply-clocked batches (one socket write per batch); false sends
          * each as a plain EVALSHA on the auto-pipelined client (ioredis's public API only).

@@ -72,6 +72,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["type", "result"] as const,
       registers,
     }),
+    writeConfirmations: new Counter({
+      name: "vigil_write_confirmations_total",
+      help: "Security writes checked with Redis replicas (WAIT), by result (confirmed, not_confirmed)",
+      labelNames: ["result"] as const,
+      registers,
+    }),
   };
 }
 

@@ -12,6 +12,8 @@ export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backcha
 export interface LogoutRequest {
   subject: string | undefined;
   sid: string | undefined;
+  /** The replay guard's key for this token's jti: released if ending the sessions fails. */
+  replayKey: string;
 }
 
 export type LogoutTokenResult =
@@ -63,13 +65,9 @@ export async function verifyLogoutToken(
   const sid = typeof payload.sid === "string" && payload.sid !== "" ? payload.sid : undefined;
   if (subject === undefined && sid === undefined) return { ok: false, reason: "no_sub_or_sid" };
   const jti = String(payload.jti).slice(0, 256);
-  if (
-    !(await replay.claim(
-      `oidc-logout:${provider.settings.id}:${jti}`,
-      settings.maxAgeMs + settings.clockSkewMs,
-    ))
-  ) {
+  const replayKey = `oidc-logout:${provider.settings.id}:${jti}`;
+  if (!(await replay.claim(replayKey, settings.maxAgeMs + settings.clockSkewMs))) {
     return { ok: false, reason: "replayed_jti" };
   }
-  return { ok: true, value: { subject, sid } };
+  return { ok: true, value: { subject, sid, replayKey } };
 }

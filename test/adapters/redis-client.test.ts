@@ -5,6 +5,7 @@ import {
   createRedisClient,
   createStoreClient,
   reconnectDelayMs,
+  reconnectOnReadOnly,
   sentinelOptions,
 } from "../../src/adapters/redis/client.ts";
 
@@ -41,6 +42,18 @@ describe("redis client tuning", () => {
     });
     expect(sentinelOptions("redis+sentinel://:secret@s1/main").password).toBe("secret");
     expect(() => sentinelOptions("redis+sentinel://s1:26379")).toThrow(/master/);
+  });
+
+  test("Sentinel clients leave a demoted primary: failover detector on, reconnect on READONLY", () => {
+    const client = createRedisClient("redis+sentinel://127.0.0.1:1/main", { commandTimeoutMs: 100 });
+    try {
+      expect(client.options.failoverDetector).toBe(true);
+      expect(client.options.reconnectOnError).toBe(reconnectOnReadOnly);
+    } finally {
+      client.disconnect();
+    }
+    expect(reconnectOnReadOnly(new Error("READONLY You can't write against a read only replica."))).toBe(1);
+    expect(reconnectOnReadOnly(new Error("OOM command not allowed"))).toBe(false);
   });
 
   test("parses redis+cluster:// and rediss+cluster:// seed lists with the same userinfo forms", () => {

@@ -125,6 +125,34 @@ describe("the admin API's OpenAPI document", () => {
     expect(((await anonymous.json()) as { error: string }).error).toBe("unauthorized");
   });
 
+  test("every route documents 503 for a store failure; security writes name not_confirmed", () => {
+    const paths = adminOpenApiDocument().paths as Record<
+      string,
+      Record<string, { operationId: string; responses: Record<string, { description: string }> }>
+    >;
+    const confirmed = Object.values(paths)
+      .flatMap((methods) => Object.values(methods))
+      .filter((operation) => {
+        expect([operation.operationId, operation.responses["503"]?.description]).toEqual([
+          operation.operationId,
+          expect.stringContaining("store_unavailable"),
+        ]);
+        return operation.responses["503"]!.description.includes("not_confirmed");
+      })
+      .map((operation) => operation.operationId);
+    expect(confirmed.sort()).toEqual(
+      [
+        "delete_passkey",
+        "delete_user",
+        "resume",
+        "revoke_session",
+        "revoke_user_sessions",
+        "set_groups",
+        "suspend",
+      ].sort(),
+    );
+  });
+
   test("docs/admin-api.md is the committed rendering of the document (bun run docs:admin-api)", () => {
     expect(readFileSync(ADMIN_API_DOC, "utf8")).toBe(renderAdminApiMarkdown());
   });

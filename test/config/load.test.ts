@@ -22,6 +22,7 @@ describe("defaults", () => {
     expect(config.cookieSecure).toBe(false);
     expect(config.rpId).toBe("localhost");
     expect(config.redis.url).toBeUndefined();
+    expect(config.redis.write_confirmation).toEqual({ replicas: "auto", timeout: 1_000 });
     expect(config.trusted_proxies).toEqual([]);
     expect(config.admin.token).toBeUndefined();
     expect(config.session).toEqual({
@@ -95,6 +96,12 @@ describe("an invalid configuration names the field", () => {
     ["risk: { ip_lists: [{ name: tor }] }", /risk\.ip_lists\.0\.path/],
     ["- just\n- a list", /top level must be a mapping/],
     ["port: [", /not valid YAML/],
+    [
+      "redis: { write_confirmation: { timeout: 0 } }",
+      /redis\.write_confirmation\.timeout: must be more than 0/,
+    ],
+    ["redis: { write_confirmation: { replicas: all } }", /redis\.write_confirmation\.replicas/],
+    ["redis: { write_confirmation: { replica: 1 } }", /redis\.write_confirmation/],
     ['redis: { prefix: "app{1}:" }', /redis\.prefix: must not contain \{ or \}/],
     ["session: { max_per_user: 0 }", /session\.max_per_user/],
   ])("%s", (text, message) => {

@@ -32,7 +32,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-test("a store failure on /enroll/<token> answers 500 and logs the route, not the token", async () => {
+test("a store failure on /enroll/<token> answers 503 and logs the route, not the token", async () => {
   const { token } = await mintEnrollment(vigil.deps, { userId: "erin" }, vigil.clock.now);
   const live = await fetch(`${vigil.url}/enroll/${token}`);
   expect(live.status).toBe(200);
@@ -40,10 +40,10 @@ test("a store failure on /enroll/<token> answers 500 and logs the route, not the
 
   await redis.stop();
   const failed = await fetch(`${vigil.url}/enroll/${token}`);
-  expect(failed.status).toBe(500);
+  expect(failed.status).toBe(503);
   await failed.arrayBuffer();
 
-  const errors = logLines.filter((line) => line.includes("unhandled error"));
+  const errors = logLines.filter((line) => line.includes("store unavailable"));
   expect(errors.length).toBeGreaterThan(0);
   expect(errors.at(-1)).toContain("/enroll/:token");
   expect(logLines.join("\n")).not.toContain(token);

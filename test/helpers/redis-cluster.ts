@@ -1,7 +1,7 @@
 /**
  * A throwaway real Redis Cluster for tests: three masters (/usr/bin/redis-server with
  * --cluster-enabled yes) on free loopback ports, joined by `redis-cli --cluster create`, each
- * with its own temp dir. Never a substitute: the commands, redirections and slot checks are
+ * with its own temp dir, and optionally replicas of each master. Never a substitute: the commands, redirections and slot checks are
  * Redis's own.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -61,7 +61,7 @@ async function run(command: string[]): Promise<string> {
   return stdout;
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster(masters = 3, replicasPerMaster = 0): Promise<RedisClusterHandle> {
   const dir = mkdtempSync(join(tmpdir(), "vigil-redis-cluster-"));
   const taken = new Set<number>();
   const nodes: ClusterNode[] = [];
@@ -73,7 +73,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       const port = await freeClusterPort(taken);
       taken.add(port).add(port + BUS_OFFSET);
       const nodeDir = join(dir, String(port));
@@ -120,12 +120,20 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       "create",
       ...nodes.map((node) => `127.0.0.1:${node.port}`),
       "--cluster-replicas",
-      "0",
+      String(replicasPerMaster),
       "--cluster-yes",
     ]);
     for (const node of nodes) {
       while (!/cluster_state:ok/.test(await cli(node.port, ["cluster", "info"]))) {
         if (Date.now() > deadline) throw new Error("the cluster did not reach cluster_state:ok");
+        await Bun.sleep(50);
+      }
+    }
+    // Replicas: in sync with their master before anything relies on them.
+    for (const node of nodes.slice(masters)) {
+      const linkUp = async () => /master_link_status:up/.test(await cli(node.port, ["info", "replication"]));
+      while (!(await linkUp())) {
+        if (Date.now() > deadline + START_TIMEOUT_MS) throw new Error(`replica ${node.port} never in sync`);
         await Bun.sleep(50);
       }
     }

@@ -95,9 +95,11 @@ async function wire(
     }
     const client = createRedisClient(redisUrl, { commandTimeoutMs: config.redis.command_timeout });
     await waitForRedis(client, 5000);
+    const { replicas, timeout } = config.redis.write_confirmation;
     stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix(), {
       maxSessionsPerUser: config.session.max_per_user,
       batching: { enabled: config.redis.batching },
+      writeConfirmation: { replicas, timeoutMs: timeout },
     });
   }
   cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does

@@ -31,17 +31,18 @@ test("a ceremony endpoint: a JSON message the page can show, not a bare code", a
     },
     body: "{}",
   });
-  expect(answer.status).toBeGreaterThanOrEqual(500);
+  expect(answer.status).toBe(503);
   const body = (await answer.json()) as { error: string; message?: string };
-  expect(body.error).toBe("internal_error");
-  expect(body.message).toContain("Try again in a moment");
+  expect(body.error).toBe("store_unavailable");
+  expect(body.message).toContain("retry");
 }, 20_000);
 
 test("a page: the shared error page for a browser", async () => {
   const answer = await fetch(`${vigil.url}/account`, {
     headers: { cookie: `vigil_session=${token}`, accept: "text/html" },
   });
-  expect(answer.status).toBe(500);
+  expect(answer.status).toBe(503);
   expect(answer.headers.get("content-type")).toContain("text/html");
-  expect(await answer.text()).toContain("Something went wrong");
+  expect(answer.headers.get("retry-after")).toBe("1");
+  expect(await answer.text()).toContain("Temporarily unavailable");
 }, 20_000);

@@ -41,5 +41,8 @@ export function createMemoryReplayGuard(state: MemoryState): ReplayGuard {
       state.replay.set(key, true, ttlMs);
       return true;
     },
+    async release(key) {
+      state.replay.delete(key);
+    },
   };
 }

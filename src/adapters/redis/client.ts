@@ -11,6 +11,7 @@
  * TLS), served by an ioredis Cluster.
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
+import { keepReconnecting } from "./keep-reconnecting.ts";
 
 export interface RedisClientOptions {
   /** A command without a reply after this long rejects (config redis.command_timeout). */
@@ -20,6 +21,22 @@ export interface RedisClientOptions {
 }
 
 const MAX_RECONNECT_DELAY_MS = 500;
+
+/**
+ * Sentinel: leave the old primary as soon as a failover is announced. Without `failoverDetector`
+ * the connection to the old primary stays up after a graceful `SENTINEL FAILOVER`, and writes keep
+ * landing there (and are wiped when it resyncs) until Sentinel demotes it, about 10 s later.
+ */
+const SENTINEL_FAILOVER_TUNING: RedisOptions = {
+  failoverDetector: true,
+  // The failover detector's subscriptions reconnect as fast as the data connection.
+  sentinelReconnectStrategy: (times: number) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
+  sentinelCommandTimeout: 1_000,
+};
+
+/** ioredis reconnectOnError: 1 = reconnect, the failed command is still rejected (fail closed). */
+export const reconnectOnReadOnly = (error: Error): 1 | false =>
+  error.message.startsWith("READONLY") ? 1 : false;
 
 /** Delay before reconnect attempt `times` (1-based): 50, 100, … capped at 500 ms, forever. */
 export const reconnectDelayMs = (times: number): number => Math.min(50 * times, MAX_RECONNECT_DELAY_MS);
@@ -47,12 +64,16 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelayMs,
     lazyConnect: false,
+    // A node demoted to replica answers writes with READONLY: reconnect (under Sentinel, to the
+    // current primary) instead of failing every write until the next disconnect.
+    reconnectOnError: reconnectOnReadOnly,
   };
   const client = url.startsWith("redis+sentinel://")
-    ? new Redis({ ...sentinelOptions(url), ...tuning })
+    ? new Redis({ ...sentinelOptions(url), ...SENTINEL_FAILOVER_TUNING, ...tuning })
     : new Redis(checkedUrl(url), tuning);
   // Without a listener ioredis prints every reconnect failure; the URL may hold a password.
   client.on("error", options.onError ?? (() => {}));
+  keepReconnecting(client);
   return client;
 }
 

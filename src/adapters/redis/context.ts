@@ -2,6 +2,7 @@ import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import type { KeyLayout } from "./keys.ts";
 import type { VigilScripts } from "./scripts.ts";
+import type { WriteConfirmation } from "./write-confirmation.ts";
 
 /** The decision's keys and arguments (see the decision scripts in scripts.ts). */
 export interface DecisionCall {
@@ -23,4 +24,6 @@ export interface RedisContext {
   decision(call: DecisionCall): Promise<DecisionReply>;
   /** Most live sessions a user may hold; a new one revokes the oldest beyond it. */
   maxSessionsPerUser: number;
+  /** Confirms security writes on replicas (write-confirmation.ts); track before, confirm after. */
+  confirmation: WriteConfirmation;
 }

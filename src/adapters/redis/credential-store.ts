@@ -8,7 +8,12 @@ import type { CredentialStore, StoredCredential } from "../../ports.ts";
 import { credentialFromFields, credentialToFields, flattenFields } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
 
-export function createRedisCredentialStore({ client, keys, scripts }: RedisContext): CredentialStore {
+export function createRedisCredentialStore({
+  client,
+  keys,
+  scripts,
+  confirmation,
+}: RedisContext): CredentialStore {
   const owner = async (credentialId: string) =>
     (await client.get(keys.credentialOwner(credentialId))) ?? undefined;
 
@@ -77,12 +82,21 @@ export function createRedisCredentialStore({ client, keys, scripts }: RedisConte
     },
 
     async delete(credentialId) {
+      const ownerKey = keys.credentialOwner(credentialId);
+      const confirmOwner = confirmation.track(ownerKey);
       const userId = await owner(credentialId);
-      if (userId === undefined) return false;
+      if (userId === undefined) {
+        // "No such passkey" must be as durable as "deleted": the absence read here is confirmed.
+        await confirmOwner();
+        return false;
+      }
       const key = keys.credential(userId, credentialId);
+      const confirm = confirmation.track(key);
       const deleted = await scripts.deleteIndexed(key, keys.userCredentials(userId), credentialId);
       // The record is gone first: the id is free again only once nothing answers to it.
-      await client.del(keys.credentialOwner(credentialId));
+      await client.del(ownerKey);
+      // Confirms the record's deletion (on Cluster: the record's node; the owner key is elsewhere).
+      await confirm();
       return deleted === 1;
     },
   };

@@ -38,7 +38,10 @@ redis.call('HSET', KEYS[1], 'groups', encoded, ARGV[1], ARGV[2])
 return encoded
 `;
 
-export function createRedisFederationStore({ client, keys }: RedisContext, prefix: string): FederationStore {
+export function createRedisFederationStore(
+  { client, keys, confirmation }: RedisContext,
+  prefix: string,
+): FederationStore {
   const subjectKey = (provider: string, subject: string) =>
     `${prefix}oidc-subject:{oidc:${provider}:${hashed(subject)}}`;
   const sidKey = (provider: string, sid: string) => `${prefix}oidc-sid:{oidc:${provider}:${hashed(sid)}}`;
@@ -62,6 +65,8 @@ export function createRedisFederationStore({ client, keys }: RedisContext, prefi
       return (await client.get(sidKey(provider, sid))) ?? undefined;
     },
     async syncGroups(userId, provider, groups) {
+      // The IdP's groups decide access like an admin's group change: confirmed or refused.
+      const confirm = confirmation.track(keys.user(userId));
       const reply = (await client.eval(
         SYNC_GROUPS,
         1,
@@ -69,6 +74,7 @@ export function createRedisFederationStore({ client, keys }: RedisContext, prefi
         idpGroupsField(provider),
         JSON.stringify([...new Set(groups)]),
       )) as string | null;
+      await confirm();
       if (reply === null) return undefined;
       const parsed: unknown = JSON.parse(reply);
       return Array.isArray(parsed) ? parsed.filter((g): g is string => typeof g === "string") : [];

@@ -7,5 +7,8 @@ export function createRedisReplayGuard({ client, keys }: RedisContext): ReplayGu
     async claim(key, ttlMs) {
       return (await client.set(keys.replay(key), "1", "PX", Math.max(1, Math.floor(ttlMs)), "NX")) === "OK";
     },
+    async release(key) {
+      await client.del(keys.replay(key));
+    },
   };
 }

@@ -26,6 +26,7 @@ export function createRedisSessionStore({
   keys,
   scripts,
   maxSessionsPerUser,
+  confirmation,
 }: RedisContext): SessionStore {
   /**
    * Runs an index script with the index's current members and their keys; reads the index again
@@ -96,6 +97,7 @@ export function createRedisSessionStore({
       const { userId } = parsed;
       const token = newSessionToken(userId);
       const newId = sessionIdFromToken(token);
+      const confirm = confirmation.track(keys.userSessions(userId));
       // Take the old session and insert the new one in one script: only one of two concurrent
       // rotations wins, and a concurrent "revoke all" cannot miss the new session.
       const taken = await scripts.rotateSession(
@@ -113,6 +115,8 @@ export function createRedisSessionStore({
           ...flattenFields(sessionPatchToFields(patch)),
         ],
       );
+      // A step-up's rotation is durable before the new session is handed out.
+      await confirm();
       const old = sessionFromFields(sessionId, fieldsFromFlat(taken));
       if (old === undefined || old.userId !== userId || old.createdAt + absoluteTtlMs <= now)
         return undefined;
@@ -123,14 +127,22 @@ export function createRedisSessionStore({
       const parsed = parseSessionId(sessionId);
       if (parsed === undefined) return false;
       const fields = flattenFields(sessionPatchToFields(patch));
-      return (await scripts.patchHash(keys.session(parsed.userId, parsed.hash), fields)) === 1;
+      const key = keys.session(parsed.userId, parsed.hash);
+      const confirm = confirmation.track(key);
+      const updated = await scripts.patchHash(key, fields);
+      await confirm();
+      return updated === 1;
     },
 
     async delete(sessionId: string) {
       const parsed = parseSessionId(sessionId);
       if (parsed === undefined) return false;
       const { userId, hash } = parsed;
-      return (await scripts.deleteIndexed(keys.session(userId, hash), keys.userSessions(userId), hash)) === 1;
+      const key = keys.session(userId, hash);
+      const confirm = confirmation.track(key);
+      const deleted = await scripts.deleteIndexed(key, keys.userSessions(userId), hash);
+      await confirm();
+      return deleted === 1;
     },
 
     async listByUser(userId: string) {
@@ -139,9 +151,13 @@ export function createRedisSessionStore({
       return sessions.filter((session): session is Session => session !== undefined);
     },
 
-    deleteByUser: (userId: string) =>
-      withMembers(userId, (members, memberKeys) =>
+    async deleteByUser(userId: string) {
+      const confirm = confirmation.track(keys.userSessions(userId));
+      const count = await withMembers(userId, (members, memberKeys) =>
         scripts.deleteAllSessions([keys.userSessions(userId), ...memberKeys], members),
-      ),
+      );
+      await confirm();
+      return count;
+    },
   };
 }

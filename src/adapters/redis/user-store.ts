@@ -9,7 +9,7 @@ import type { UserStore } from "../../ports.ts";
 import { flattenFields, userFromFields, userPatchToFields } from "./codec.ts";
 import type { RedisContext } from "./context.ts";
 
-export function createRedisUserStore({ client, keys, scripts }: RedisContext): UserStore {
+export function createRedisUserStore({ client, keys, scripts, confirmation }: RedisContext): UserStore {
   const get = async (userId: string) => userFromFields(userId, await client.hgetall(keys.user(userId)));
 
   return {
@@ -23,12 +23,18 @@ export function createRedisUserStore({ client, keys, scripts }: RedisContext): U
 
     async update(userId, patch) {
       const fields = flattenFields(userPatchToFields(patch));
-      return (await scripts.patchHash(keys.user(userId), fields)) === 1;
+      // Suspension, resumption and group changes: confirmed or refused.
+      const confirm = confirmation.track(keys.user(userId));
+      const updated = await scripts.patchHash(keys.user(userId), fields);
+      await confirm();
+      return updated === 1;
     },
 
     async delete(userId) {
+      const confirm = confirmation.track(keys.user(userId));
       const deleted = (await client.del(keys.user(userId))) === 1;
       await client.srem(keys.users(), userId);
+      await confirm();
       return deleted;
     },
 

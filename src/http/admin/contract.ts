@@ -89,11 +89,19 @@ export interface AdminRoute {
   body?: { schema: z.ZodType; required: boolean };
   status: 200 | 201;
   response: z.ZodType;
-  /** Refusals besides 401 and 500, which every route can answer. */
-  errors: { status: 400 | 404 | 409; when: string }[];
+  /** Refusals besides 401, 503 store_unavailable and 500, which every route can answer. */
+  errors: { status: 400 | 404 | 409 | 503; when: string }[];
 }
 
 const unknownUser = { status: 404, when: "no such user" } as const;
+
+/** Routes whose change is a security write: confirmed by Redis replicas (WAIT) or refused. */
+const notConfirmed = {
+  status: 503,
+  when:
+    "`not_confirmed`: the change reached Redis but not enough replicas acknowledged it in time, " +
+    "so a failover could undo it; retry (with Retry-After)",
+} as const;
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   {
@@ -139,7 +147,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: "Ends every session of the user, on every replica from the next request.",
     status: 200,
     response: z.strictObject({ revoked: count }),
-    errors: [unknownUser],
+    errors: [unknownUser, notConfirmed],
   },
   {
     method: "delete",
@@ -148,7 +156,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: "Ends one session, named by its public handle.",
     status: 200,
     response: z.strictObject({ revoked: z.literal(1), session: z.string(), user: z.string() }),
-    errors: [{ status: 404, when: "no such session" }],
+    errors: [{ status: 404, when: "no such session" }, notConfirmed],
   },
   {
     method: "post",
@@ -158,7 +166,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       "Suspends the user: every session and token of theirs answers 403 user_suspended from the next request.",
     status: 200,
     response: z.strictObject({ user, sessions: count.describe("Sessions kept, answering 403") }),
-    errors: [unknownUser],
+    errors: [unknownUser, notConfirmed],
   },
   {
     method: "post",
@@ -167,7 +175,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: "Lifts a suspension, ending every session the user had first (they sign in again).",
     status: 200,
     response: z.strictObject({ user, revoked: count }),
-    errors: [unknownUser],
+    errors: [unknownUser, notConfirmed],
   },
   {
     method: "put",
@@ -177,7 +185,11 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     body: { schema: groupsBody, required: true },
     status: 200,
     response: z.strictObject({ user }),
-    errors: [{ status: 400, when: "a body that is not this shape, or an invalid group name" }, unknownUser],
+    errors: [
+      { status: 400, when: "a body that is not this shape, or an invalid group name" },
+      unknownUser,
+      notConfirmed,
+    ],
   },
   {
     method: "get",
@@ -195,7 +207,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: "Deletes one of the user's passkeys.",
     status: 200,
     response: z.strictObject({ deleted: z.string() }),
-    errors: [{ status: 404, when: "no such user, or the user has no such passkey" }],
+    errors: [{ status: 404, when: "no such user, or the user has no such passkey" }, notConfirmed],
   },
   {
     method: "post",
@@ -229,6 +241,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       "links and record are removed. The audit trail keeps the deletion.",
     status: 200,
     response: z.strictObject({ deleted: z.string(), sessions: count, passkeys: count }),
-    errors: [unknownUser],
+    errors: [unknownUser, notConfirmed],
   },
 ];

@@ -55,12 +55,16 @@ function operation(route: AdminRoute) {
       },
     },
     401: errorAnswer("No or a wrong admin token (with WWW-Authenticate: Bearer)"),
+    503: errorAnswer(
+      "`store_unavailable`: the store is down, full or read-only; nothing was changed, or the change " +
+        "is unknown; retry (with Retry-After)",
+    ),
   };
   for (const error of route.errors) {
     const previous = responses[error.status] as { description: string } | undefined;
     responses[error.status] = errorAnswer(previous ? `${previous.description}; ${error.when}` : error.when);
   }
-  responses[500] = errorAnswer("The store did not answer: nothing was changed, or the change is unknown");
+  responses[500] = errorAnswer("An unexpected error: nothing was changed, or the change is unknown");
   return {
     operationId: route.operationId,
     summary: route.summary,

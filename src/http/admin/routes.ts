@@ -7,7 +7,8 @@
  * - Every call writes one audit line (action, target user/session, result, status): never the
  *   token, never an enrollment link.
  * - Errors are JSON `{error, message}`: 401 (with WWW-Authenticate), 400 for bad bodies, 404 for
- *   unknown users, sessions and passkeys.
+ *   unknown users, sessions and passkeys, 503 (with Retry-After) while the store is down or a
+ *   change was not confirmed by Redis replicas: nothing is reported done that may be lost.
  * - Each route is described in contract.ts: a new route goes there too (a test checks), and so into
  *   the OpenAPI document (GET /admin/openapi.json) and docs/admin-api.md.
  */
@@ -20,6 +21,7 @@ import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { Stores } from "../../ports.ts";
+import { isStoreFailure, storeFailureBody } from "../../store-errors.ts";
 import type { AppEnv } from "../app-env.ts";
 import { readBodyText } from "../read-body.ts";
 import { enrollmentBody, groupsBody } from "./contract.ts";
@@ -115,6 +117,10 @@ export function adminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
       if (error instanceof AdminError) {
         log(error.code, error.status);
         return c.json({ error: error.code, message: error.message }, error.status, NO_STORE);
+      }
+      if (isStoreFailure(error)) {
+        log(error.reason, 503, { err: error.message });
+        return c.json(storeFailureBody(error), 503, { ...NO_STORE, "retry-after": "1" });
       }
       log("error", 500, { err: (error as Error).message });
       return c.json(

@@ -21,6 +21,7 @@ import { type BearerVerifier, ipReputationKey, type Stores } from "../../ports.t
 import type { GeoPoint, IpListMatcher } from "../../risk/types.ts";
 import { hashUserAgent } from "../../risk/user-agent-hash.ts";
 import { sessionIdFromToken } from "../../session/token.ts";
+import { storeFailureCause } from "../../store-errors.ts";
 import { brandingOf } from "../ui/branding.ts";
 import { wantsHtml } from "../ui/error-pages.tsx";
 import { aliasedIdentityHeader } from "./aliased-headers.ts";
@@ -215,7 +216,9 @@ export function createForwardAuthHandler(deps: ForwardAuthDeps): ForwardAuthHand
       });
     } catch (error) {
       metrics.storeErrors.inc();
-      logger.error({ err: (error as Error).message }, "store read failed on the decision path");
+      const err = (error as Error).message;
+      // cause: e.g. out_of_memory (Redis full under noeviction), not_enough_replicas, disconnected.
+      logger.error({ err, cause: storeFailureCause(err) }, "store read failed on the decision path");
       return unavailable(input, started);
     }
     return conclude(input, started);

@@ -61,7 +61,24 @@ export async function backchannelLogout(
     );
     return verified.retryable ? answer(c, 503, "temporarily_unavailable") : answer(c, 400, "invalid_request");
   }
-  const { subject, sid } = verified.value;
+  const { subject, sid, replayKey } = verified.value;
+  try {
+    return await endSessions(deps, c, provider, subject, sid);
+  } catch (error) {
+    // Not ended, or not confirmed (503): the IdP's retry of this same token must not be a replay.
+    await deps.stores.replay.release(replayKey).catch(() => {});
+    throw error;
+  }
+}
+
+async function endSessions(
+  deps: PortalDeps,
+  c: PortalContext,
+  provider: OidcProvider,
+  subject: string | undefined,
+  sid: string | undefined,
+): Promise<Response> {
+  const { settings } = provider;
   const { federation, sessions } = deps.stores;
   const userId =
     (sid !== undefined ? await federation.userOfSid(settings.id, sid) : undefined) ??
