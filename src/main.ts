@@ -1,108 +1,18 @@
 /**
- * Wiring, once: config → logger/metrics → stores → policy → risk inputs → app → Bun.serve.
+ * Start-up, once: config → logger/metrics → the parts (compose.ts) → app → Bun.serve.
  * Signals: SIGHUP reloads the policy; SIGTERM/SIGINT drain and stop.
  */
 
-import { Cluster } from "ioredis";
-import { IpListLoader } from "./adapters/files/ip-list-loader.ts";
-import { PolicySource } from "./adapters/files/policy-source.ts";
-import { lookupGeo } from "./adapters/geo/geoip.ts";
-import { createMemoryStores } from "./adapters/memory/index.ts";
-import {
-  clusterModeRefusal,
-  createRedisStores,
-  createStoreClient,
-  ensureTracingHasSubscribers,
-  waitForRedis,
-} from "./adapters/redis/index.ts";
-import { legacyKeysPresent } from "./adapters/redis/migrate-keys.ts";
+import { ensureTracingHasSubscribers } from "./adapters/redis/index.ts";
 import { createVigilFetch } from "./app.ts";
+import { composeDeps, createIpLists, createPolicySource, createStores } from "./compose.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
-import { createBearerVerifier } from "./identity/bearer.ts";
-import { memoize } from "./lib/memoize.ts";
-import { CidrSet } from "./net/cidr-set.ts";
-import { createLogger, type Logger } from "./observe/logger.ts";
-import { createMetrics, type Metrics } from "./observe/metrics.ts";
+import { createLogger } from "./observe/logger.ts";
+import { createMetrics } from "./observe/metrics.ts";
 import { createOidcProviders } from "./oidc/providers.ts";
-import type { Stores } from "./ports.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
-
-async function createStores(config: Config, logger: Logger, metrics: Metrics): Promise<Stores> {
-  const url = config.redis.url;
-  if (!url) {
-    logger.warn(
-      "REDIS_URL is not set: using the in-memory store (single replica only, state is lost on restart)",
-    );
-    return createMemoryStores({
-      maxSessionsPerUser: config.session.max_per_user,
-      auditMaxRecords: config.audit.max_records,
-    });
-  }
-  const client = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
-  client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-  // Security writes and their WAIT get their own client: WAIT blocks the connection it runs on.
-  const writeClient = createStoreClient(url, { commandTimeoutMs: config.redis.command_timeout });
-  writeClient.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-  // Serve without Redis rather than not at all: decisions that need it answer 503 (fail closed)
-  // and /readyz reports it until the connection is up.
-  const ready = await Promise.all([waitForRedis(client, 5_000), waitForRedis(writeClient, 5_000)]).then(
-    () => true,
-    () => {
-      logger.error("redis is not reachable yet; answering 503 until it is");
-      return false;
-    },
-  );
-  // A plain URL to a Cluster node would serve only that node's slots: refuse to start.
-  // (A server that hides INFO cannot be checked: it is taken as what the URL says.)
-  const refusal = ready ? await clusterModeRefusal(client).catch(() => undefined) : undefined;
-  if (refusal !== undefined) {
-    client.disconnect();
-    writeClient.disconnect();
-    throw new ConfigError(refusal);
-  }
-  // The layout before hash tags only ever ran on one Redis, never on Cluster.
-  if (
-    !(client instanceof Cluster) &&
-    (await legacyKeysPresent(client, config.redis.prefix).catch(() => false))
-  ) {
-    logger.warn("users and passkeys are still in the old Redis key layout: run `vigil migrate-keys` once");
-  }
-  const { replicas, timeout } = config.redis.write_confirmation;
-  return createRedisStores(client, config.redis.prefix, {
-    maxSessionsPerUser: config.session.max_per_user,
-    auditMaxRecords: config.audit.max_records,
-    batching: {
-      enabled: config.redis.batching,
-      onUnavailable: (missing) =>
-        logger.warn(
-          { missing },
-          "redis.batching: this ioredis lacks what the batcher needs; decision calls use plain EVALSHA",
-        ),
-    },
-    writeClient,
-    writeConfirmation: { replicas, timeoutMs: timeout },
-    onDemoted: (role) => logger.warn({ role }, "redis connection reached a non-primary; reconnecting"),
-    onConfirmation: (result) => metrics.writeConfirmations.inc({ result }),
-  });
-}
-
-function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
-  const source = new PolicySource(
-    config.policy_path,
-    { defaultMaxAgeMs: config.stepup.default_max_age },
-    {
-      onReload(result) {
-        metrics.policyReloads.inc({ result: result.ok ? "ok" : "error" });
-        if (result.ok) logger.info({ policy: result.version }, "policy loaded");
-        else logger.error({ err: result.error }, "policy reload refused; the previous policy keeps serving");
-      },
-    },
-  );
-  source.watch();
-  return source;
-}
 
 export async function start(config: Config) {
   const logger = createLogger(config.log.level);
@@ -119,41 +29,16 @@ export async function start(config: Config) {
   ).catch((error: Error) =>
     logger.warn({ err: error.message }, "first-admin bootstrap skipped: the store did not answer"),
   );
-  const ipLists = new IpListLoader(config.risk.ip_lists, {
-    onReload: (result) =>
-      result.ok
-        ? logger.info({ list: result.name, entries: result.entries }, "ip list loaded")
-        : logger.error(
-            { list: result.name, err: result.error },
-            "ip list reload refused; keeping the old one",
-          ),
-  });
-  const trusted = CidrSet.parse(config.trusted_proxies);
+  const ipLists = createIpLists(config, logger);
   if (config.trusted_proxies.length === 0 && !config.publicOrigin.includes("localhost")) {
     logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
   }
 
   // Discovery runs in the background: an unreachable IdP is a warning and is retried, never a crash.
   const oidc = config.oidc.providers.length > 0 ? createOidcProviders(config, logger) : undefined;
-  const { app, fetch: vigilFetch } = createVigilFetch({
-    config,
-    stores,
-    policy,
-    ipLists,
-    // Pure lookups in static data, memoised (bounded) per client address.
-    geo: memoize(lookupGeo),
-    bearer:
-      config.jwt.issuers.length > 0
-        ? createBearerVerifier(config.jwt, {
-            onReject: (reason, issuer) => logger.debug({ reason, issuer }, "bearer token refused"),
-          })
-        : undefined,
-    isTrustedProxy: memoize((ip) => trusted.has(ip)),
-    clock: Date.now,
-    logger,
-    metrics,
-    oidc,
-  });
+  const { app, fetch: vigilFetch } = createVigilFetch(
+    composeDeps(config, { stores, policy, ipLists, logger, metrics, oidc }),
+  );
 
   // Before "vigil listening", so a reader that has seen that line has seen this one.
   const untuned = missingRuntimeEnv();

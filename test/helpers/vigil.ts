@@ -1,16 +1,13 @@
 /**
- * An in-process Vigil on a free port, wired like main.ts but with the pieces a test controls:
- * config overrides, policy text, a clock, and a real Redis (or the memory store when asked).
+ * An in-process Vigil on a free port, built from main.ts's own composition (src/compose.ts) with
+ * the pieces a test controls: config overrides, policy text, a clock, dependency overrides, and a
+ * real Redis (a throwaway redis-server unless given one) or the memory store when asked.
  */
 import type { Server } from "bun";
-import { PolicySource } from "../../src/adapters/files/policy-source.ts";
-import { lookupGeo } from "../../src/adapters/geo/geoip.ts";
-import { createMemoryStores } from "../../src/adapters/memory/index.ts";
-import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import { type AppDeps, createVigilFetch, type VigilFetch } from "../../src/app.ts";
+import { composeDeps, createIpLists, createPolicySource, createStores } from "../../src/compose.ts";
 import { type Config, resolveConfig } from "../../src/config/load.ts";
 import { SERVER_MAX_BODY_BYTES } from "../../src/http/read-body.ts";
-import { CidrSet } from "../../src/net/cidr-set.ts";
 import { createLogger } from "../../src/observe/logger.ts";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import type { Stores } from "../../src/ports.ts";
@@ -76,63 +73,51 @@ async function wire(
   serve: (app: VigilFetch) => void,
 ): Promise<TestVigil> {
   const overrides = typeof options.config === "function" ? options.config(port) : options.config;
-  const config = resolveConfig({
+  const resolved = resolveConfig({
     port,
     public_url: "http://auth.localhost:8080",
     trusted_proxies: ["127.0.0.1/32", "::1/128"],
     ...overrides,
   });
 
-  let stores: Stores;
-  if (options.store === "memory") {
-    stores = createMemoryStores();
-  } else {
-    let redisUrl = options.store?.redisUrl;
-    if (redisUrl === undefined) {
-      const redis = await startRedis();
-      cleanups.push(() => redis.stop());
-      redisUrl = redis.url;
-    }
-    const client = createRedisClient(redisUrl, { commandTimeoutMs: config.redis.command_timeout });
-    await waitForRedis(client, 5000);
-    const { replicas, timeout } = config.redis.write_confirmation;
-    stores = createRedisStores(client, options.store?.prefix ?? uniquePrefix(), {
-      maxSessionsPerUser: config.session.max_per_user,
-      batching: { enabled: config.redis.batching },
-      writeConfirmation: { replicas, timeoutMs: timeout },
-    });
-  }
-  cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does
-
-  const metrics = createMetrics({ defaultMetrics: false });
   let policyPath = options.policyPath;
   if (!policyPath && options.policyText !== undefined) {
     policyPath = `${process.env.TMPDIR ?? "/tmp"}/vigil-policy-${crypto.randomUUID()}.yaml`;
     await Bun.write(policyPath, options.policyText);
   }
-  const policy = new PolicySource(
-    policyPath,
-    { defaultMaxAgeMs: config.stepup.default_max_age },
-    {
-      onReload: (result) => metrics.policyReloads.inc({ result: result.ok ? "ok" : "error" }),
-    },
-  );
-  policy.watch();
+  let redisUrl: string | undefined;
+  if (options.store !== "memory") {
+    redisUrl = options.store?.redisUrl;
+    if (redisUrl === undefined) {
+      const redis = await startRedis();
+      cleanups.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+  }
+  // The config as the test resolved it, pointed at this test's Redis and policy file.
+  const config: Config = {
+    ...resolved,
+    policy_path: policyPath ?? resolved.policy_path,
+    redis: { ...resolved.redis, url: redisUrl },
+  };
+
+  // The parts main.ts builds, from the same functions (src/compose.ts).
+  const logger = createLogger(process.env.VIGIL_TEST_LOG_LEVEL ?? "silent");
+  const metrics = createMetrics({ defaultMetrics: false });
+  const stores = await createStores(config, logger, metrics, {
+    prefix: options.store === "memory" ? undefined : (options.store?.prefix ?? uniquePrefix()),
+  });
+  cleanups.splice(1, 0, () => stores.health.close()); // after the server stops, before Redis does
+  const policy = createPolicySource(config, logger, metrics);
   cleanups.push(() => policy.close());
+  const ipLists = createIpLists(config, logger);
+  cleanups.push(() => ipLists.close());
 
   const clock = { now: options.now ?? Date.now() };
-  const trusted = CidrSet.parse(config.trusted_proxies);
   const deps: AppDeps = {
-    config,
-    stores,
-    policy,
-    ipLists: { current: () => [] },
-    geo: lookupGeo,
-    bearer: undefined,
-    isTrustedProxy: (ip) => trusted.has(ip),
+    ...composeDeps(config, { stores, policy, ipLists, logger, metrics }),
+    // What a test controls: the clock, and whatever it overrides.
     clock: () => clock.now,
-    logger: createLogger(process.env.VIGIL_TEST_LOG_LEVEL ?? "silent"),
-    metrics,
     ...options.deps,
   };
   // The server's own fetch (main.ts): /auth on the fast path, the rest through Hono.
