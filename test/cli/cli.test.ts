@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, tempFile } from "../helpers/vigil-process.ts";
 
 let redis: RedisHandle;
 let stores: Stores;

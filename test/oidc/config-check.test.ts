@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestIdp, type TestIdp, testClient } from "../helpers/oidc-idp.ts";
-import { spawnVigilProcess } from "../helpers/vigil-process.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, spawnVigilProcess, tempFile } from "../helpers/vigil-process.ts";
 
 const SECRET = "check-secret-must-never-be-printed-0123";
 let idp: TestIdp;

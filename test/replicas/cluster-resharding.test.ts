@@ -20,7 +20,7 @@ import { sessionIdFromToken } from "../../src/session/token.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.ts";
 import { uniquePrefix } from "../helpers/redis-server.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
 
 const ADMIN_TOKEN = "reshard-admin-token-0123456789abcdef";
 const USER = "victim";

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
+import { type VigilProcess as Replica, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
 import { PortalClient } from "../portal/client.ts";
 import type { Portal } from "../portal/harness.ts";
 import { SoftAuthenticator } from "../portal/soft-authenticator.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
 
 let redis: RedisHandle;
 let stores: Stores;

@@ -10,7 +10,7 @@ import type { Stores } from "../../src/ports.ts";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { type Replica, runCli, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, runCli, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
 
 const ADMIN_TOKEN = "replica-admin-token-0123456789abcdef";
 const ISSUER = "https://idp.replicas.example";
