@@ -22,7 +22,7 @@ import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
 import { createBearerVerifier } from "./identity/bearer.ts";
 import { memoize } from "./lib/memoize.ts";
 import { CidrSet } from "./net/cidr-set.ts";
-import { createLogger, type Logger } from "./observe/logger.ts";
+import { createLogger, drainLogger, type Logger } from "./observe/logger.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import { createOidcProviders } from "./oidc/providers.ts";
 import type { Stores } from "./ports.ts";
@@ -182,7 +182,7 @@ export async function start(config: Config) {
     ipLists.close();
     oidc?.close();
     await stores.health.close();
-    logger.flush();
+    await drainLogger(logger); // the shutdown line is still in flight on the asynchronous destination
     process.exit(0);
   };
   process.on("SIGHUP", reload);
