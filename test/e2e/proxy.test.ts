@@ -8,7 +8,7 @@
  * X-Auth-User never reaches the app, a bypass route passes X-Auth-Rule alone (no placeholder text,
  * no client copy), and a hostile rd never lands off-site.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,9 @@ import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { freeLoopbackPort } from "../helpers/free-port.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
+
+// A real Caddy and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const CADDY = process.env.CADDY_PATH ?? "/usr/bin/caddy";
 const CADDYFILE_EXAMPLE = join(import.meta.dir, "../../traefik/Caddyfile.example");

@@ -5,13 +5,16 @@
  * A form post to /logout from another origin (a sibling subdomain, and another site) is still
  * refused and the session survives it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
+
+// Chromium with a virtual authenticator: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 const USER = "sam";

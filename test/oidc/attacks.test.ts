@@ -5,7 +5,7 @@
  * endpoint (its test hook re-signs, strips or swaps the signature). Every refusal must leave no
  * session behind.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { generateKeyPair, importJWK, SignJWT } from "jose";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sessionIdFromToken } from "../../src/session/token.ts";
@@ -24,6 +24,9 @@ import {
   startOidcStack,
   TRENT,
 } from "./harness.ts";
+
+// A real IdP, Vigil replicas and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 const APP = `http://${APP_HOST}/reports`;

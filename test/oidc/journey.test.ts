@@ -5,11 +5,14 @@
  * IdP sign-in → the IdP ends its session (back-channel logout to replica A) → the next /auth on
  * replica B is not 200; and /logout sends the browser on to the IdP's end_session_endpoint.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { ALICE, APP_HOST, authAs, type OidcStack, PROVIDER_ID, startOidcStack } from "./harness.ts";
+
+// A real IdP, Vigil replicas and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 

@@ -3,7 +3,7 @@
  * revocation or suspension through one replica holds on the other at the very next request, and
  * a plain redis:// URL to a cluster node is refused at start.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Cluster } from "ioredis";
 import { createClusterClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
@@ -11,6 +11,9 @@ import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.ts";
 import { uniquePrefix } from "../helpers/redis-server.ts";
 import { type VigilProcess as Replica, runBun, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
+
+// A Redis Cluster and Vigil processes: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const ADMIN_TOKEN = "cluster-admin-token-0123456789abcdef";
 

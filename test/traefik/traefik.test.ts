@@ -10,11 +10,14 @@
  * spelling, Vigil's Location as sent, forwarded-for spoofing, HEAD, CORS preflight, WebSocket and
  * a large request body.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, httpsRequest, PORTAL_HOST, type Stack, servedKeyPin, startStack } from "./stack.ts";
+
+// A real Traefik, two Vigil processes and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 const USER = "admin"; // traefik/vigil.yaml's bootstrap.admin_user, in group admins
