@@ -10,7 +10,7 @@
  * spelling, Vigil's Location as sent, forwarded-for spoofing, HEAD, CORS preflight, WebSocket and
  * a large request body.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
@@ -58,8 +58,11 @@ const sessionCookie = async () =>
 const toApp = (path: string, headers: [string, string][] = [], method = "GET", body?: Uint8Array) =>
   httpsRequest(stack.websecurePort, { host: APP_HOST, path, headers, method, body });
 
-describe("the passkey journey through Traefik", () => {
-  test("the bootstrap link enrolls the first admin through the portal router", async () => {
+// Each test sets up the state it needs, so the tests pass alone (`-t`) and in any order.
+let enrollment: Promise<void> | undefined;
+/** The bootstrap link is good once: the first test that needs the admin's passkey enrolls it. */
+const enrollFirstAdmin = () =>
+  (enrollment ??= (async () => {
     const link = new RegExp(`${stack.portalOrigin.replaceAll(".", "\\.")}/enroll/[A-Za-z0-9_-]+`).exec(
       stack.vigil.output(),
     )?.[0];
@@ -69,9 +72,43 @@ describe("the passkey journey through Traefik", () => {
     await runCeremony(page);
     await page.waitForURL(`${stack.portalOrigin}/`);
     await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+  })());
+
+/** A fresh passkey sign-in in the browser, through Traefik; returns the session cookie. */
+async function signInWithPasskey(): Promise<string> {
+  await enrollFirstAdmin();
+  await context.clearCookies();
+  const home = `${stack.appOrigin}/home`;
+  await page.goto(home);
+  await page.waitForURL(`${stack.portalOrigin}/login?rd=${encodeURIComponent(home)}`);
+  await runCeremony(page);
+  await page.waitForURL(home);
+  return sessionCookie();
+}
+
+/** A stepped-up session in the browser and in `steppedUp`: the last one while it is live, else a new one. */
+async function ensureSteppedUp(): Promise<void> {
+  const live =
+    steppedUp !== "" &&
+    (await toApp("/admin/panel", [["Cookie", `${SESSION_COOKIE}=${steppedUp}`]])).status === 200 &&
+    (await sessionCookie()) === steppedUp;
+  if (live) return;
+  signedIn = await signInWithPasskey();
+  const admin = `${stack.appOrigin}/admin/panel`;
+  await page.goto(admin);
+  await page.waitForURL(`${stack.portalOrigin}/stepup?rd=${encodeURIComponent(admin)}`);
+  await runCeremony(page);
+  await page.waitForURL(admin);
+  steppedUp = await sessionCookie();
+}
+
+describe("the passkey journey through Traefik", () => {
+  test("the bootstrap link enrolls the first admin through the portal router", async () => {
+    await enrollFirstAdmin();
   }, 30_000);
 
   test("anonymous → Vigil's 302 to sign-in → passkey → the app page with the identity Traefik copied", async () => {
+    await enrollFirstAdmin();
     await context.clearCookies();
     const home = `${stack.appOrigin}/home`;
     const before = pages().length;
@@ -92,6 +129,7 @@ describe("the passkey journey through Traefik", () => {
   }, 30_000);
 
   test("/admin goes through vigil-stepup: step-up page, passkey, acr phr, and a rotated cookie", async () => {
+    signedIn = await signInWithPasskey();
     const admin = `${stack.appOrigin}/admin/panel`;
     const before = pages().length;
     await page.goto(admin);
@@ -119,6 +157,7 @@ describe("the passkey journey through Traefik", () => {
 
 describe("the forwardAuth contract through Traefik", () => {
   const withSession = (): [string, string] => ["Cookie", `${SESSION_COOKIE}=${steppedUp}`];
+  beforeEach(ensureSteppedUp);
 
   test("a client-sent identity header never reaches the app, in any spelling", async () => {
     const spellings = [
@@ -308,6 +347,7 @@ describe("the forwardAuth contract through Traefik", () => {
 
 describe("revocation across replicas", () => {
   test("sessions revoked on the other replica: the next page load through Traefik is sent to sign-in", async () => {
+    await ensureSteppedUp();
     await page.goto(`${stack.appOrigin}/home`);
     await expect(shown("X-Auth-User")).resolves.toBe(USER);
 
