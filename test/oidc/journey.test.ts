@@ -35,11 +35,16 @@ beforeAll(async () => {
   });
   appOrigin = `http://${APP_HOST}:${app.port}`;
   browser = await launchChromium(STEP_TIMEOUT);
+}, 60_000);
+
+/** A browser of the test's own (no cookies or IdP session from another test), with a virtual authenticator. */
+async function freshBrowser(): Promise<void> {
+  await context?.close().catch(() => {});
   context = await browser.newContext();
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   await addVirtualAuthenticator(context, page);
-}, 60_000);
+}
 
 afterAll(async () => {
   await context?.close().catch(() => {});
@@ -54,6 +59,7 @@ async function sessionToken(): Promise<string | undefined> {
 }
 
 test("IdP sign-in → claims on /auth → IdP step-up with acr → passkey → back-channel logout ends it on replica B", async () => {
+  await freshBrowser();
   const reports = `${appOrigin}/reports`;
   const admin = `${appOrigin}/admin/settings`;
 
@@ -147,11 +153,7 @@ test("IdP sign-in → claims on /auth → IdP step-up with acr → passkey → b
 
 test("/logout of an IdP session sends the browser on to the IdP's end_session_endpoint", async () => {
   const reports = `${appOrigin}/reports`;
-  // A browser of its own: no IdP session left from the journey above.
-  await context.close();
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
+  await freshBrowser();
   await page.goto(`${stack.origin}/oidc/${PROVIDER_ID}/login?rd=${encodeURIComponent(reports)}`);
   await page.waitForURL((url) => url.href.startsWith(stack.idp.issuer));
   await stack.idp.signInWith(page, ALICE, "pwd");
