@@ -170,9 +170,9 @@ describe("the forwardAuth contract through Traefik", () => {
     ];
     for (const name of spellings) {
       for (const cookie of [[withSession()], []] as [string, string][][]) {
-        const before = stack.seen.length;
+        const before = pages().length;
         const answer = await toApp("/forged", [...cookie, [name, "mallory"], ["Accept", "application/json"]]);
-        const reached = stack.seen.slice(before);
+        const reached = pages().slice(before);
         const forged = reached.flatMap((request) =>
           Object.entries(request.headers).filter(([, value]) => value.includes("mallory")),
         );
@@ -250,18 +250,22 @@ describe("the forwardAuth contract through Traefik", () => {
   });
 
   test("HEAD: decided as the method it is; a browser HEAD without a session is sent to sign-in", async () => {
-    const before = stack.seen.length;
+    const before = pages().length;
     const allowed = await toApp("/head-check", [withSession()], "HEAD");
     expect(allowed.status).toBe(200);
-    expect(stack.seen.slice(before).map((request) => request.method)).toEqual(["HEAD"]);
+    expect(
+      pages()
+        .slice(before)
+        .map((request) => request.method),
+    ).toEqual(["HEAD"]);
     const anonymous = await toApp("/head-check", [["Accept", "text/html"]], "HEAD");
     expect(anonymous.status).toBe(302);
     expect(anonymous.header("location")).toStartWith(`${stack.portalOrigin}/login?rd=`);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   });
 
   test("a CORS preflight passes without cookies (cors_preflight: allow), with no identity; a bare OPTIONS does not", async () => {
-    const before = stack.seen.length;
+    const before = pages().length;
     const preflight = await toApp(
       "/api/data",
       [
@@ -271,14 +275,14 @@ describe("the forwardAuth contract through Traefik", () => {
       "OPTIONS",
     );
     expect(preflight.status).toBe(200);
-    const reached = stack.seen.slice(before);
+    const reached = pages().slice(before);
     expect(reached.map((request) => request.method)).toEqual(["OPTIONS"]);
     expect(reached[0]?.headers["x-auth-user"]).toBeUndefined();
     expect(reached[0]?.headers["x-auth-rule"]).toBe("app");
 
     const bare = await toApp("/api/data", [["Accept", "application/json"]], "OPTIONS");
     expect(bare.status).toBe(401);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   });
 
   test("a WebSocket upgrade is authorised by the forwardAuth GET and then proxied; without a session it never opens", async () => {
@@ -301,14 +305,14 @@ describe("the forwardAuth contract through Traefik", () => {
     const upgraded = stack.seen.findLast((request) => request.path === "/live");
     expect(upgraded?.headers["x-auth-user"]).toBe(USER);
 
-    const before = stack.seen.length;
+    const before = pages().length;
     await expect(open({})).rejects.toThrow();
-    expect(stack.seen.length).toBe(before);
+    expect(pages().length).toBe(before);
   });
 
   test("a large request body reaches the app whole after an allow, and never Vigil; refused ones never reach the app", async () => {
     const body = new Uint8Array(8 * 1024 * 1024).fill(0x61);
-    const before = stack.seen.length;
+    const before = pages().length;
     const allowed = await toApp(
       "/upload",
       [withSession(), ["Content-Type", "application/octet-stream"]],
@@ -316,12 +320,14 @@ describe("the forwardAuth contract through Traefik", () => {
       body,
     );
     expect(allowed.status).toBe(200);
-    expect(stack.seen.slice(before).map((request) => [request.method, request.bodyBytes])).toEqual([
-      ["POST", body.byteLength],
-    ]);
+    expect(
+      pages()
+        .slice(before)
+        .map((request) => [request.method, request.bodyBytes]),
+    ).toEqual([["POST", body.byteLength]]);
     const anonymous = await toApp("/upload", [["Content-Type", "application/octet-stream"]], "POST", body);
     expect(anonymous.status).toBe(401);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   }, 30_000);
 
   test("the plain-HTTP entry point only redirects to HTTPS", async () => {
