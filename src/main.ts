@@ -8,7 +8,7 @@ import { createVigilFetch } from "./app.ts";
 import { composeDeps, createIpLists, createPolicySource, createStores } from "./compose.ts";
 import { type Config, ConfigError, loadConfig } from "./config/load.ts";
 import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
-import { createLogger } from "./observe/logger.ts";
+import { createLogger, drainLogger } from "./observe/logger.ts";
 import { createMetrics } from "./observe/metrics.ts";
 import { createOidcProviders } from "./oidc/providers.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
@@ -80,7 +80,7 @@ export async function start(config: Config) {
     ipLists.close();
     oidc?.close();
     await stores.health.close();
-    logger.flush();
+    await drainLogger(logger); // the shutdown line is still in flight on the asynchronous destination
     process.exit(0);
   };
   process.on("SIGHUP", reload);

@@ -45,3 +45,21 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 export function createDecisionLogger(logger: Logger): Logger {
   return logger.child({}, { redact: [] });
 }
+
+/**
+ * Writes out every line the logger has accepted, then resolves (at most `boundMs` later). For the
+ * last lines before `process.exit`: `logger.flush()` returns at once while a write of the
+ * asynchronous destination is still in flight, and exiting then drops it.
+ */
+export function drainLogger(logger: Logger, boundMs = 1_000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | (NodeJS.WritableStream & { destroyed?: boolean })
+    | undefined;
+  if (stream === undefined || typeof stream.end !== "function" || stream.destroyed) return Promise.resolve();
+  return new Promise<void>((drained) => {
+    setTimeout(drained, boundMs).unref();
+    stream.once("close", () => drained());
+    stream.once("error", () => drained());
+    stream.end();
+  });
+}

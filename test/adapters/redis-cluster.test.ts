@@ -3,7 +3,7 @@
  * cluster shows (a decision is two script calls, one per slot; a plain redis:// URL to a cluster
  * node is refused).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Cluster } from "ioredis";
 import {
   clusterModeRefusal,
@@ -17,6 +17,9 @@ import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-clu
 import { uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { runStoreContract } from "./store-contract.ts";
+
+// A Redis Cluster: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 let cluster: RedisClusterHandle;
 let client: Cluster;

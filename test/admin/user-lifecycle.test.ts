@@ -9,7 +9,7 @@ import type { StoredCredential } from "../../src/ports.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, tempFile } from "../helpers/vigil-process.ts";
 import { authRequest, TEST_POLICY } from "./forwarded.ts";
 
 const TOKEN = "admin-token-for-tests-0123456789abcdef";

@@ -12,7 +12,7 @@ import { createLogger } from "../../src/observe/logger.ts";
 import type { AuditRecord, Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, tempFile } from "../helpers/vigil-process.ts";
 
 const TOKEN = "admin-token-for-tests-0123456789abcdef";
 

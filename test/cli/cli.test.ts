@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, tempFile } from "../helpers/vigil-process.ts";
 
 let redis: RedisHandle;
 let stores: Stores;
@@ -30,6 +30,12 @@ afterAll(async () => {
   await stores?.health.close();
   await redis?.stop();
 });
+
+/** A user of one test's own: each test names its own, so the tests pass alone and in any order. */
+async function user(id: string): Promise<string> {
+  await stores.users.put({ id, displayName: id, status: "active", groups: [], createdAt: Date.now() });
+  return id;
+}
 
 async function session(userId: string) {
   const now = Date.now();
@@ -74,56 +80,60 @@ describe("vigil CLI", () => {
   });
 
   test("users, sessions, groups", async () => {
-    const s = await session("olga");
+    const uma = await user("uma");
+    const s = await session(uma);
     const users = await cli("users");
     expect(users.code).toBe(0);
-    expect(users.stdout).toContain("olga");
-    const sessions = await cli("sessions", "olga");
+    expect(users.stdout).toContain(uma);
+    const sessions = await cli("sessions", uma);
     expect(sessions.stdout).toContain(s.session.id);
     expect(sessions.stdout).toContain("192.0.2.1");
-    const json = JSON.parse((await cli("sessions", "olga", "--json")).stdout);
+    const json = JSON.parse((await cli("sessions", uma, "--json")).stdout);
     expect(json[0]).toMatchObject({ id: s.session.id, country: "DE", acr: "passkey" });
-    expect((await cli("groups", "olga", "x,y")).code).toBe(0);
-    expect((await stores.users.get("olga"))?.groups).toEqual(["x", "y"]);
-    expect((await cli("groups", "olga", "")).code).toBe(0);
-    expect((await stores.users.get("olga"))?.groups).toEqual([]);
+    expect((await cli("groups", uma, "x,y")).code).toBe(0);
+    expect((await stores.users.get(uma))?.groups).toEqual(["x", "y"]);
+    expect((await cli("groups", uma, "")).code).toBe(0);
+    expect((await stores.users.get(uma))?.groups).toEqual([]);
   });
 
   test("revoke one session, then all; unknown user or session → exit 1", async () => {
-    const one = await session("olga");
-    const two = await session("olga");
-    const single = await cli("revoke", "olga", "--session", one.session.id);
+    const rita = await user("rita");
+    const one = await session(rita);
+    const two = await session(rita);
+    const single = await cli("revoke", rita, "--session", one.session.id);
     expect(single.code).toBe(0);
     expect(await stores.sessions.get(one.session.id)).toBeUndefined();
     expect(await stores.sessions.get(two.session.id)).toBeDefined();
-    expect((await cli("revoke", "olga", "--session", one.session.id)).code).toBe(1);
-    const all = await cli("revoke", "olga");
+    expect((await cli("revoke", rita, "--session", one.session.id)).code).toBe(1);
+    const all = await cli("revoke", rita);
     expect(all.code).toBe(0);
-    expect(await stores.sessions.listByUser("olga")).toHaveLength(0);
+    expect(await stores.sessions.listByUser(rita)).toHaveLength(0);
     const missing = await cli("revoke", "nobody");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("nobody");
   });
 
   test("suspend keeps the sessions (they answer 403); resume ends them, then activates", async () => {
-    await session("olga");
-    const before = (await stores.sessions.listByUser("olga")).length;
-    const suspended = await cli("suspend", "olga");
+    const sue = await user("sue");
+    await session(sue);
+    const before = (await stores.sessions.listByUser(sue)).length;
+    const suspended = await cli("suspend", sue);
     expect(suspended.code).toBe(0);
     expect(suspended.stdout).toContain("403 user_suspended");
-    expect((await stores.users.get("olga"))?.status).toBe("suspended");
-    expect(await stores.sessions.listByUser("olga")).toHaveLength(before);
-    const resumed = await cli("resume", "olga");
+    expect((await stores.users.get(sue))?.status).toBe("suspended");
+    expect(await stores.sessions.listByUser(sue)).toHaveLength(before);
+    const resumed = await cli("resume", sue);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(`ended ${before} session(s)`);
-    expect((await stores.users.get("olga"))?.status).toBe("active");
-    expect(await stores.sessions.listByUser("olga")).toHaveLength(0);
+    expect((await stores.users.get(sue))?.status).toBe("active");
+    expect(await stores.sessions.listByUser(sue)).toHaveLength(0);
   });
 
   test("passkeys and delete-passkey", async () => {
+    const pia = await user("pia");
     await stores.credentials.add({
       id: "cli-cred-1",
-      userId: "olga",
+      userId: pia,
       publicKey: "x",
       counter: 0,
       transports: [],
@@ -133,10 +143,10 @@ describe("vigil CLI", () => {
       lastUsedAt: 0,
       label: "passkey",
     });
-    expect((await cli("passkeys", "olga")).stdout).toContain("cli-cred-1");
-    expect((await cli("delete-passkey", "olga", "cli-cred-1")).code).toBe(0);
+    expect((await cli("passkeys", pia)).stdout).toContain("cli-cred-1");
+    expect((await cli("delete-passkey", pia, "cli-cred-1")).code).toBe(0);
     expect(await stores.credentials.get("cli-cred-1")).toBeUndefined();
-    expect((await cli("delete-passkey", "olga", "cli-cred-1")).code).toBe(1);
+    expect((await cli("delete-passkey", pia, "cli-cred-1")).code).toBe(1);
   });
 
   test("without REDIS_URL, store commands refuse clearly with exit 2", async () => {

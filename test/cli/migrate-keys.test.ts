@@ -9,7 +9,7 @@ import { createRedisClient, createRedisStores, waitForRedis } from "../../src/ad
 import { legacyKeysPresent } from "../../src/adapters/redis/migrate-keys.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, tempFile } from "../helpers/vigil-process.ts";
 
 let redis: RedisHandle;
 let client: Redis;

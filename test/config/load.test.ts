@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, resolveConfig } from "../../src/config/load.ts";
-import { ROOT } from "../helpers/vigil-process.ts";
+import { runBun } from "../helpers/vigil-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
 const file = (name: string, text: string) => {
@@ -127,34 +127,20 @@ describe("an invalid configuration names the field", () => {
 });
 
 test("a bad configuration stops `bun src/main.ts` with exit code 2 and the field in the message", async () => {
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      VIGIL_CONFIG: file("start.yaml", "session: { idle_timeout: soon }\n"),
-      VIGIL_PORT: "0",
-    },
-    stdout: "pipe",
-    stderr: "pipe",
+  const { code, stderr } = await runBun(["src/main.ts"], {
+    VIGIL_CONFIG: file("start.yaml", "session: { idle_timeout: soon }\n"),
+    VIGIL_PORT: "0",
   });
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
   expect(code).toBe(2);
   expect(stderr).toContain("session.idle_timeout");
 });
 
 test("a broken policy file stops the start too, naming the rule", async () => {
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      VIGIL_CONFIG: file("ok.yaml", ""),
-      VIGIL_POLICY: file("policy.yaml", "rules: [{ name: admin, action: allow }]\n"),
-      VIGIL_PORT: "0",
-    },
-    stdout: "pipe",
-    stderr: "pipe",
+  const { code, stderr } = await runBun(["src/main.ts"], {
+    VIGIL_CONFIG: file("ok.yaml", ""),
+    VIGIL_POLICY: file("policy.yaml", "rules: [{ name: admin, action: allow }]\n"),
+    VIGIL_PORT: "0",
   });
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
   expect(code).toBe(2);
   expect(stderr).toContain('rules[0] "admin".action');
 });

@@ -8,7 +8,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "../helpers/vigil-process.ts";
+import { runBun, spawnVigilProcess } from "../helpers/vigil-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-start-"));
 const file = (name: string, text: string) => {
@@ -17,34 +17,16 @@ const file = (name: string, text: string) => {
   return path;
 };
 
-/** The environment of a newcomer's shell: none of the test runner's Vigil or Redis variables. */
-function cleanEnv(env: Record<string, string>): Record<string, string> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name, value]) => value !== undefined && !name.startsWith("VIGIL_") && name !== "REDIS_URL",
-    ),
-  ) as Record<string, string>;
-  return { ...base, VIGIL_CONFIG: file("empty.yaml", ""), VIGIL_PORT: "0", ...env };
-}
+/** The settings of a newcomer's shell: an empty config file, no runner's Vigil or Redis variables. */
+const newcomerEnv = (env: Record<string, string>) => ({
+  VIGIL_CONFIG: file("empty.yaml", ""),
+  VIGIL_PORT: "0",
+  ...env,
+});
 
-async function run(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn([process.execPath, ...args], {
-    cwd: ROOT,
-    env: cleanEnv(env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  // A start that does not stop on its own is a failure too: kill it after a bound.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const [code, stdout, stderr] = await Promise.all([
-    child.exited,
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-  ]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+/** Runs `bun …args` (a start or `vigil check`) in a newcomer's shell; a run that does not stop is killed. */
+const run = (args: string[], env: Record<string, string>) =>
+  runBun(args, newcomerEnv(env), { inheritVigilEnv: false });
 
 const STACK_FRAME = /^\s+at\s/m;
 
@@ -208,27 +190,15 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     expect(check.code).toBe(0);
     expect(check.stdout).toContain("0 rules");
 
-    const child = Bun.spawn([process.execPath, "src/main.ts"], {
-      cwd: ROOT,
-      env: cleanEnv(env),
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
+    const vigil = await spawnVigilProcess(newcomerEnv(env), {
+      readyPath: "/healthz",
+      inheritVigilEnv: false,
     });
     try {
-      const reader = child.stdout.getReader();
-      const decoder = new TextDecoder();
-      let seen = "";
-      const deadline = Date.now() + 15_000;
-      while (!seen.includes("vigil listening") && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += decoder.decode(value, { stream: true });
-      }
-      expect(seen).toContain("vigil listening");
+      await vigil.waitForOutput("vigil listening");
+      expect(vigil.output()).toContain("vigil listening");
     } finally {
-      child.kill("SIGKILL");
-      await child.exited;
+      await vigil.stop();
     }
   }, 30_000);
 });

@@ -4,11 +4,14 @@
  * would, get sent to step-up on a stepup rule, pass it, land on rd, and see /auth allow with the
  * upgraded acr/amr while the pre-step-up session token no longer works.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
+
+// Chromium with a virtual authenticator: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 

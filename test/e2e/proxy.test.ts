@@ -8,7 +8,7 @@
  * X-Auth-User never reaches the app, a bypass route passes X-Auth-Rule alone (no placeholder text,
  * no client copy), and a hostile rd never lands off-site.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,9 @@ import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { freeLoopbackPort } from "../helpers/free-port.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
+
+// A real Caddy and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const CADDY = process.env.CADDY_PATH ?? "/usr/bin/caddy";
 const CADDYFILE_EXAMPLE = join(import.meta.dir, "../../traefik/Caddyfile.example");
@@ -177,20 +180,52 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
     return (await context.cookies(origin)).find((cookie) => cookie.name === SESSION_COOKIE);
   }
 
-  test("enroll, then anonymous → sign-in → the app page shows the identity Caddy copied", async () => {
-    const minted = await mintEnrollment(
-      { stores: vigil.stores, config: vigil.config },
-      { userId: USER, groups: ["admins"] },
-      Date.now(),
-    );
-    expect(minted.url.startsWith(`${portalOrigin}/enroll/`)).toBe(true);
+  // Each test sets up the state it needs, so the tests pass alone (`-t`) and in any order.
+  let enrollment: Promise<void> | undefined;
+  /** The user's one passkey, enrolled through Caddy's portal site by the first test that needs it. */
+  const enrollUser = () =>
+    (enrollment ??= (async () => {
+      const minted = await mintEnrollment(
+        { stores: vigil.stores, config: vigil.config },
+        { userId: USER, groups: ["admins"] },
+        Date.now(),
+      );
+      expect(minted.url.startsWith(`${portalOrigin}/enroll/`)).toBe(true);
+      // Enrollment through Caddy's portal site (no forward_auth there).
+      await page.goto(minted.url);
+      expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+      await runCeremony(page);
+      await page.waitForURL(`${portalOrigin}/`);
+      await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+    })());
 
-    // Enrollment through Caddy's portal site (no forward_auth there).
-    await page.goto(minted.url);
-    expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+  /** A fresh passkey sign-in in the browser, through Caddy. */
+  async function signInWithPasskey(): Promise<void> {
+    await enrollUser();
+    await context.clearCookies();
+    const home = `${appOrigin}/home`;
+    await page.goto(home);
+    await page.waitForURL(`${portalOrigin}/login?rd=${encodeURIComponent(home)}`);
     await runCeremony(page);
-    await page.waitForURL(`${portalOrigin}/`);
-    await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+    await page.waitForURL(home);
+  }
+
+  /** A signed-in browser: the session it holds while Vigil still accepts it, else a new sign-in. */
+  async function ensureSignedIn(): Promise<void> {
+    const token = (await sessionCookie(appOrigin))?.value;
+    const live =
+      token !== undefined &&
+      (
+        await viaCaddy(APP_HOST, "/home", {
+          accept: "application/json",
+          cookie: `${SESSION_COOKIE}=${token}`,
+        })
+      ).status === 200;
+    if (!live) await signInWithPasskey();
+  }
+
+  test("enroll, then anonymous → sign-in → the app page shows the identity Caddy copied", async () => {
+    await enrollUser();
 
     // Sign-in must be real: forget the enrollment's session.
     await context.clearCookies();
@@ -218,6 +253,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   }, 30_000);
 
   test("/admin goes through vigil-stepup: step-up page, passkey, then acr phr with mfa", async () => {
+    await signInWithPasskey();
     const admin = `${appOrigin}/admin/panel`;
     const before = pages().length;
     await page.goto(admin);
@@ -246,6 +282,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   });
 
   test("a client-forged X-Auth-User never reaches the app as that user", async () => {
+    await ensureSignedIn();
     const forged = {
       "X-Auth-User": "mallory",
       "X-Auth-Groups": "admins",
@@ -296,6 +333,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   }, 30_000);
 
   test("a bypass route: the app gets X-Auth-Rule only, never a placeholder or a client's X-Auth-*", async () => {
+    await ensureSignedIn();
     const forged = Object.fromEntries(AUTH_RESPONSE_HEADERS.map((name) => [name, `forged-${name}`]));
     const token = (await sessionCookie(appOrigin))?.value as string;
     for (const cookie of [undefined, `${SESSION_COOKIE}=${token}`]) {
@@ -330,6 +368,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   });
 
   test("a hostile rd never lands off-site", async () => {
+    await ensureSignedIn();
     const hostile = [
       "https://evil.example/steal",
       "//evil.example/",
@@ -358,6 +397,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
   }, 30_000);
 
   test("the admin revokes the user's sessions: the next page load is sent to sign-in", async () => {
+    await ensureSignedIn();
     await page.goto(`${appOrigin}/home`);
     await expect(shown("X-Auth-User")).resolves.toBe(USER);
 

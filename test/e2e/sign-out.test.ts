@@ -5,13 +5,16 @@
  * A form post to /logout from another origin (a sibling subdomain, and another site) is still
  * refused and the session survives it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
+
+// Chromium with a virtual authenticator: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 const USER = "sam";
@@ -76,22 +79,42 @@ describe.skipIf(!existsSync(CHROMIUM))("Sign out in Chromium", () => {
     return response.status();
   }
 
-  test("enroll: signed in, /auth allows", async () => {
-    const minted = await mintEnrollment(
-      { stores: portal.stores, config: portal.config },
-      { userId: USER, groups: ["staff"] },
-      Date.now(),
-    );
-    await page.goto(minted.url);
+  // Each test sets up the state it needs, so the tests pass alone (`-t`) and in any order.
+  let enrollment: Promise<void> | undefined;
+  /** The user's one passkey, enrolled by the first test that needs it; the browser is signed in after. */
+  const enrollUser = () =>
+    (enrollment ??= (async () => {
+      const minted = await mintEnrollment(
+        { stores: portal.stores, config: portal.config },
+        { userId: USER, groups: ["staff"] },
+        Date.now(),
+      );
+      await page.goto(minted.url);
+      await runCeremony(page);
+      await page.waitForURL(`${portal.origin}/`);
+      await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+    })());
+
+  /** A signed-in browser: the session it holds while /auth still allows it, else a passkey sign-in. */
+  async function ensureSignedIn(): Promise<void> {
+    await enrollUser();
+    const token = await sessionToken();
+    if (token !== undefined && (await authStatus(token)) === 200) return;
+    await page.goto(`${portal.origin}/login?rd=${encodeURIComponent(`${portal.origin}/`)}`);
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);
-    await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+  }
+
+  test("enroll: signed in, /auth allows", async () => {
+    await enrollUser();
+    await ensureSignedIn();
     const token = await sessionToken();
     expect(token).toBeDefined();
     expect(await authStatus(token as string)).toBe(200);
   }, 30_000);
 
   test("a sign-out form posted from another origin is refused; the session survives", async () => {
+    await ensureSignedIn();
     const token = (await sessionToken()) as string;
     // A sibling subdomain (same site: the Lax cookie is sent) and another site.
     for (const host of [APP_HOST, "evil.localhost"]) {
@@ -106,6 +129,7 @@ describe.skipIf(!existsSync(CHROMIUM))("Sign out in Chromium", () => {
   }, 30_000);
 
   test("the signed-in page's Sign out button ends the session", async () => {
+    await ensureSignedIn();
     const token = (await sessionToken()) as string;
     await page.goto(`${portal.origin}/`);
     await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
@@ -117,6 +141,8 @@ describe.skipIf(!existsSync(CHROMIUM))("Sign out in Chromium", () => {
   }, 30_000);
 
   test("the step-up page's 'Not you? Sign out' ends the session", async () => {
+    await enrollUser();
+    await context.clearCookies(); // a fresh sign-in, whatever an earlier test left
     await page.goto(`${portal.origin}/login?rd=${encodeURIComponent(`${portal.origin}/`)}`);
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+import { forwardHeaders } from "../helpers/forward-headers.ts";
+import { type RedisHandle, startRedis, storesOn } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
-import { forwardHeaders, spawnVigil, storesOn, type VigilProcess } from "./vigil-process.ts";
+import { spawnConfiguredVigil, type VigilProcess } from "../helpers/vigil-process.ts";
 
 const POLICY = `
 rules:
@@ -41,7 +42,7 @@ beforeAll(async () => {
   token = session.token;
   close();
   const high = "{ session: 1000000000, user: 1000000000, ip: 1000000000 }";
-  vigil = await spawnVigil({
+  vigil = await spawnConfiguredVigil({
     dir,
     redisUrl: redis.url,
     policyPath,

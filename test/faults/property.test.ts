@@ -16,7 +16,7 @@
  * - every IPv6 address inside a client prefix, in any text form, has that prefix's client key, and
  *   no address outside it does.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import type { Hono } from "hono";
 import { type AppEnv, createApp } from "../../src/app.ts";
@@ -26,6 +26,9 @@ import { clientKey } from "../../src/net/client-prefix.ts";
 import { compileGlob } from "../../src/policy/matchers/path.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
 import { addressOutside, addressWithin, ipv6Prefix, ipv6Text } from "./ipv6-arbitraries.ts";
+
+// Thousands of generated requests: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const POLICY = `
 rules:

@@ -9,6 +9,8 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
+import type { Stores } from "../../src/ports.ts";
 import { freeLoopbackPort } from "./free-port.ts";
 
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
@@ -128,4 +130,11 @@ function answersPing(port: number): Promise<boolean> {
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
   });
+}
+
+/** Stores on a Redis a Vigil process uses, under the default prefix that process uses. */
+export async function storesOn(redisUrl: string): Promise<{ stores: Stores; close(): void }> {
+  const client = createRedisClient(redisUrl, { commandTimeoutMs: 2_000 });
+  await waitForRedis(client, 5_000);
+  return { stores: createRedisStores(client), close: () => client.disconnect() };
 }

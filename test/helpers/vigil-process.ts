@@ -1,9 +1,12 @@
 /**
- * A real Vigil process (`bun src/main.ts`) on a free loopback port, for tests that need main.ts's
- * own wiring, several replicas, or a process whose memory can be read from /proc. stdout (the
- * JSON log) and stderr are collected.
+ * Real Vigil processes for tests: every test that starts `bun src/main.ts` or `bun src/cli.ts`
+ * goes through here. `spawnVigilProcess` starts a server on a free loopback port and waits until
+ * it answers (for main.ts's own wiring, several replicas, or a process whose memory can be read
+ * from /proc); `runBun` runs a command to its exit (the CLI, or a start that must refuse).
  */
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 import { freeLoopbackPort } from "./free-port.ts";
@@ -20,6 +23,8 @@ export interface VigilProcess {
   outputRead: Promise<void>;
   /** Everything written to stdout and stderr so far. */
   output(): string;
+  /** Resolves once the output contains `text`; rejects after `timeoutMs`. */
+  waitForOutput(text: string, timeoutMs?: number): Promise<void>;
   /** SIGTERM (graceful), SIGKILL after 3 s. */
   stop(): Promise<void>;
 }
@@ -28,17 +33,38 @@ export interface SpawnOptions {
   /** Polled until it answers 200: /readyz (store reachable) or /healthz (process up). */
   readyPath?: "/readyz" | "/healthz";
   timeoutMs?: number;
+  /**
+   * false: start from the environment of a newcomer's shell, without the runner's VIGIL_* and
+   * REDIS_URL (so only `env` configures the child). Default true.
+   */
+  inheritVigilEnv?: boolean;
+}
+
+/**
+ * The child's environment: the runner's (optionally without its Vigil and Redis settings), the
+ * runtime setting Vigil is started with, then `env`; an undefined value removes the variable.
+ */
+function childEnv(env: Record<string, string | undefined>, inheritVigilEnv: boolean): Record<string, string> {
+  const merged: Record<string, string | undefined> = { ...process.env, ...RUNTIME_ENV };
+  if (!inheritVigilEnv)
+    for (const name of Object.keys(merged))
+      if (name.startsWith("VIGIL_") || name === "REDIS_URL") delete merged[name];
+  Object.assign(merged, env);
+  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)) as Record<
+    string,
+    string
+  >;
 }
 
 export async function spawnVigilProcess(
-  env: Record<string, string>,
-  { readyPath = "/readyz", timeoutMs = 20_000 }: SpawnOptions = {},
+  env: Record<string, string | undefined>,
+  { readyPath = "/readyz", timeoutMs = 20_000, inheritVigilEnv = true }: SpawnOptions = {},
 ): Promise<VigilProcess> {
   const port = await freeLoopbackPort();
   const child = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: ROOT,
     // Started as `bun start` and the image start it (the load test's memory check covers that).
-    env: { ...process.env, ...RUNTIME_ENV, ...env, VIGIL_PORT: String(port) },
+    env: childEnv({ ...env, VIGIL_PORT: String(port) }, inheritVigilEnv),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -86,6 +112,14 @@ export async function spawnVigilProcess(
     logLines: () => lines,
     output: () => chunks.join(""),
     outputRead,
+    async waitForOutput(text, waitMs = 5_000) {
+      const until = Date.now() + waitMs;
+      while (!chunks.join("").includes(text)) {
+        if (Date.now() > until)
+          throw new Error(`vigil did not print ${JSON.stringify(text)}: ${chunks.join("")}`);
+        await Bun.sleep(20);
+      }
+    },
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
@@ -93,4 +127,89 @@ export async function spawnVigilProcess(
       clearTimeout(timer);
     },
   };
+}
+
+/** A replica of the multi-process tests: quiet logs (REPLICA_LOG_LEVEL to see them), ready on /readyz. */
+export function spawnReplica(env: Record<string, string>): Promise<VigilProcess> {
+  return spawnVigilProcess({ VIGIL_LOG_LEVEL: process.env.REPLICA_LOG_LEVEL ?? "warn", ...env });
+}
+
+/**
+ * A Vigil process with a config file of its own (written into `dir`), on the given Redis and
+ * policy, behind a loopback proxy, logging at info; ready once it listens (/healthz).
+ */
+export function spawnConfiguredVigil(options: {
+  dir: string;
+  redisUrl: string;
+  policyPath: string;
+  config?: string;
+}): Promise<VigilProcess> {
+  const configPath = join(options.dir, "vigil.yaml");
+  writeFileSync(configPath, options.config ?? "public_url: http://auth.localhost\n");
+  return spawnVigilProcess(
+    {
+      VIGIL_CONFIG: configPath,
+      VIGIL_POLICY: options.policyPath,
+      REDIS_URL: options.redisUrl,
+      VIGIL_TRUSTED_PROXIES: "127.0.0.1/32",
+      VIGIL_LOG_LEVEL: "info",
+    },
+    { readyPath: "/healthz" },
+  );
+}
+
+export interface ExitedProcess {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `bun …args` in the repository root to its exit. A run that does not stop on its own is a
+ * failure too: it is killed after `timeoutMs` (its code then says so).
+ */
+export async function runBun(
+  args: string[],
+  env: Record<string, string | undefined>,
+  { inheritVigilEnv = true, timeoutMs = 15_000 }: { inheritVigilEnv?: boolean; timeoutMs?: number } = {},
+): Promise<ExitedProcess> {
+  const child = Bun.spawn([process.execPath, ...args], {
+    cwd: ROOT,
+    env: childEnv(env, inheritVigilEnv),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code, stdout, stderr] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Runs `bun src/cli.ts …`: REDIS_URL, VIGIL_CONFIG and VIGIL_ADMIN_TOKEN only when `env` gives them. */
+export function runCli(args: string[], env: Record<string, string | undefined>): Promise<ExitedProcess> {
+  return runBun(["src/cli.ts", ...args], {
+    REDIS_URL: undefined,
+    VIGIL_CONFIG: undefined,
+    VIGIL_ADMIN_TOKEN: undefined,
+    ...env,
+  });
+}
+
+/** Writes a temp file and returns its path. */
+export function tempFile(name: string, text: string): string {
+  const path = join(tmpdir(), `vigil-${crypto.randomUUID()}-${name}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Resident set size in MiB (VmRSS). */
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await Bun.file(`/proc/${pid}/status`).text();
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return match ? Number(match[1]) / 1024 : Number.NaN;
 }

@@ -288,6 +288,8 @@ describe("observability", () => {
   });
 
   test("metrics expose decisions by outcome and reason", async () => {
+    // An anonymous request of its own, so the series exists whichever tests ran before.
+    expect((await auth({ uri: "/api/items", headers: API })).status).toBe(401);
     const text = await (await fetch(`${vigil.url}/metrics`)).text();
     expect(text).toMatch(/vigil_decisions_total\{decision="login",reason="no_credentials"\} \d+/);
     expect(text).toContain("vigil_decision_duration_seconds_bucket");

@@ -12,7 +12,7 @@
  *   any allow from an auth_time in the future;
  * - never a header list item that holds a separator, never a 5xx.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { resolveConfig } from "../../src/config/load.ts";
@@ -20,6 +20,9 @@ import { createBearerVerifier } from "../../src/identity/bearer.ts";
 import { authRequest } from "../admin/forwarded.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { startVigil } from "../helpers/vigil.ts";
+
+// Generated issuer sets, each against a fresh Vigil: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const POLICY = `
 rules:

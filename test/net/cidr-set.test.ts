@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { CidrSet } from "../../src/net/cidr-set.ts";
 import {
@@ -9,6 +9,9 @@ import {
   type IpAddress,
   parseCidr,
 } from "../../src/net/ip.ts";
+
+// Generated prefix sets: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 describe("CidrSet", () => {
   const set = CidrSet.parse([

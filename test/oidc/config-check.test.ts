@@ -4,10 +4,12 @@
  * from the real IdP; a Vigil process whose IdP is down starts anyway, warns and answers 503 on
  * that provider's sign-in. The client secret is never printed.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestIdp, type TestIdp, testClient } from "../helpers/oidc-idp.ts";
-import { spawnVigilProcess } from "../helpers/vigil-process.ts";
-import { runCli, tempFile } from "../replicas/spawn.ts";
+import { runCli, spawnVigilProcess, tempFile } from "../helpers/vigil-process.ts";
+
+// A real IdP and Vigil processes: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const SECRET = "check-secret-must-never-be-printed-0123";
 let idp: TestIdp;

@@ -3,12 +3,15 @@
  * one script call, the same commands inside it. Counted by Redis itself (INFO commandstats) on a
  * redis-server that serves nothing but this test's replica.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import Redis from "ioredis";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { ALICE, APP_HOST, authAs, type OidcStack, PROVIDER_ID, startOidcStack } from "./harness.ts";
+
+// A real IdP and Vigil replicas: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const APP = `http://${APP_HOST}/reports`;
 const DECISIONS = 50;

@@ -5,11 +5,14 @@
  * IdP sign-in → the IdP ends its session (back-channel logout to replica A) → the next /auth on
  * replica B is not 200; and /logout sends the browser on to the IdP's end_session_endpoint.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { ALICE, APP_HOST, authAs, type OidcStack, PROVIDER_ID, startOidcStack } from "./harness.ts";
+
+// A real IdP, Vigil replicas and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 
@@ -32,11 +35,16 @@ beforeAll(async () => {
   });
   appOrigin = `http://${APP_HOST}:${app.port}`;
   browser = await launchChromium(STEP_TIMEOUT);
+}, 60_000);
+
+/** A browser of the test's own (no cookies or IdP session from another test), with a virtual authenticator. */
+async function freshBrowser(): Promise<void> {
+  await context?.close().catch(() => {});
   context = await browser.newContext();
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   await addVirtualAuthenticator(context, page);
-}, 60_000);
+}
 
 afterAll(async () => {
   await context?.close().catch(() => {});
@@ -51,6 +59,7 @@ async function sessionToken(): Promise<string | undefined> {
 }
 
 test("IdP sign-in → claims on /auth → IdP step-up with acr → passkey → back-channel logout ends it on replica B", async () => {
+  await freshBrowser();
   const reports = `${appOrigin}/reports`;
   const admin = `${appOrigin}/admin/settings`;
 
@@ -144,11 +153,7 @@ test("IdP sign-in → claims on /auth → IdP step-up with acr → passkey → b
 
 test("/logout of an IdP session sends the browser on to the IdP's end_session_endpoint", async () => {
   const reports = `${appOrigin}/reports`;
-  // A browser of its own: no IdP session left from the journey above.
-  await context.close();
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
+  await freshBrowser();
   await page.goto(`${stack.origin}/oidc/${PROVIDER_ID}/login?rd=${encodeURIComponent(reports)}`);
   await page.waitForURL((url) => url.href.startsWith(stack.idp.issuer));
   await stack.idp.signInWith(page, ALICE, "pwd");

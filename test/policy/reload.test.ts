@@ -34,6 +34,17 @@ const reloadCount = async (result: string) => {
   return Number(new RegExp(`vigil_policy_reloads_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 };
 
+/**
+ * Writes the one-rule policy with this action and waits until it serves: each test starts from the
+ * state it names, so the tests pass alone and in any order.
+ */
+async function serving(action: "bypass" | "deny"): Promise<void> {
+  writeFileSync(path, `rules:\n  - { name: reports, paths: ['/reports'], action: ${action} }\n`);
+  const expected = action === "bypass" ? 200 : 403;
+  if (!(await eventually(async () => (await status()) === expected)))
+    throw new Error(`${action} never served`);
+}
+
 beforeAll(async () => {
   writeFileSync(path, "rules:\n  - { name: reports, paths: ['/reports'], action: bypass }\n");
   vigil = await startVigil({ policyPath: path, store: "memory" });
@@ -41,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => vigil?.close());
 
 test("a valid change applies on the next request", async () => {
+  await serving("bypass");
   expect(await status()).toBe(200);
   writeFileSync(path, "rules:\n  - { name: reports, paths: ['/reports'], action: deny }\n");
   expect(await eventually(async () => (await status()) === 403)).toBe(true);
@@ -48,6 +60,7 @@ test("a valid change applies on the next request", async () => {
 });
 
 test("a file replaced atomically (rename, like editors and ConfigMaps) is picked up", async () => {
+  await serving("deny");
   const staged = join(dir, ".policy.tmp");
   writeFileSync(staged, "rules:\n  - { name: reports, paths: ['/reports'], action: bypass }\n");
   renameSync(staged, path);
@@ -55,6 +68,7 @@ test("a file replaced atomically (rename, like editors and ConfigMaps) is picked
 });
 
 test("a broken file is refused, counted, and the old rules keep serving", async () => {
+  await serving("bypass");
   const before = vigil.deps.policy.current().version;
   const errorsBefore = await reloadCount("error");
   writeFileSync(path, "rules:\n  - { name: reports, paths: ['/reports'], action: explode }\n");
@@ -67,8 +81,7 @@ test("a broken file is refused, counted, and the old rules keep serving", async 
 });
 
 test("a truncated write (0 bytes, then blank lines) is refused and counted; the old rules keep serving", async () => {
-  writeFileSync(path, "rules:\n  - { name: reports, paths: ['/reports'], action: bypass }\n");
-  expect(await eventually(async () => (await status()) === 200)).toBe(true);
+  await serving("bypass");
   const before = vigil.deps.policy.current().version;
   for (const text of ["", "\n   \n# nothing yet\n"]) {
     const errorsBefore = await reloadCount("error");

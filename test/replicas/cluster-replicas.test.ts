@@ -3,15 +3,17 @@
  * revocation or suspension through one replica holds on the other at the very next request, and
  * a plain redis:// URL to a cluster node is refused at start.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Cluster } from "ioredis";
 import { createClusterClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.ts";
 import { uniquePrefix } from "../helpers/redis-server.ts";
-import { ROOT } from "../helpers/vigil-process.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, runBun, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
+
+// A Redis Cluster and Vigil processes: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const ADMIN_TOKEN = "cluster-admin-token-0123456789abcdef";
 
@@ -109,18 +111,11 @@ describe("two replicas, one Redis Cluster", () => {
   });
 
   test("a plain redis:// URL to a cluster node stops the start with a clear message", async () => {
-    const child = Bun.spawn([process.execPath, "src/main.ts"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        REDIS_URL: `redis://127.0.0.1:${cluster.nodes[0]!.port}`,
-        VIGIL_CONFIG: config,
-        VIGIL_PORT: "0",
-      },
-      stdout: "pipe",
-      stderr: "pipe",
+    const { code, stderr } = await runBun(["src/main.ts"], {
+      REDIS_URL: `redis://127.0.0.1:${cluster.nodes[0]!.port}`,
+      VIGIL_CONFIG: config,
+      VIGIL_PORT: "0",
     });
-    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
     expect(code).toBe(2);
     expect(stderr).toContain("Redis Cluster node");
     expect(stderr).toContain("redis+cluster://");

@@ -5,7 +5,7 @@
  * the middle of the move is never allowed again, the user's other session keeps working once the
  * move is done, and nothing but 200, 401 and 503 is ever answered.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
 import {
@@ -20,7 +20,10 @@ import { sessionIdFromToken } from "../../src/session/token.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisClusterHandle, startRedisCluster } from "../helpers/redis-cluster.ts";
 import { uniquePrefix } from "../helpers/redis-server.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
+
+// A Redis Cluster and Vigil processes: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const ADMIN_TOKEN = "reshard-admin-token-0123456789abcdef";
 const USER = "victim";

@@ -4,14 +4,17 @@
  * one; once the admin has enrolled (through a replica, with a passkey) every other printed link is
  * refused and a restart prints none.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
+import { type VigilProcess as Replica, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
 import { PortalClient } from "../portal/client.ts";
 import type { Portal } from "../portal/harness.ts";
 import { SoftAuthenticator } from "../portal/soft-authenticator.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
+
+// Vigil processes on a shared Redis: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 let redis: RedisHandle;
 let stores: Stores;

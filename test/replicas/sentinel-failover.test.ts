@@ -18,7 +18,7 @@ import { forwardedHeaders, TEST_POLICY } from "../admin/forwarded.ts";
 import { type SentinelSet, startSentinelSet } from "../helpers/redis-sentinel.ts";
 import { uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
-import { type Replica, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
 
 const ADMIN_TOKEN = "failover-admin-token-0123456789abcdef";
 const VICTIMS = 6;

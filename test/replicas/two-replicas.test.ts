@@ -3,14 +3,17 @@
  * Two real Vigil processes (`bun src/main.ts`) share one real, throwaway redis-server; requests
  * alternate between them while the admin API (on one replica) and the CLI change state.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { sessionIdFromToken } from "../../src/session/token.ts";
 import { authRequest, TEST_POLICY } from "../admin/forwarded.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { type Replica, runCli, spawnReplica, tempFile } from "./spawn.ts";
+import { type VigilProcess as Replica, runCli, spawnReplica, tempFile } from "../helpers/vigil-process.ts";
+
+// Vigil processes on a shared Redis: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const ADMIN_TOKEN = "replica-admin-token-0123456789abcdef";
 const ISSUER = "https://idp.replicas.example";

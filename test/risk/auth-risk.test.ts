@@ -502,23 +502,63 @@ describe("a passed step-up", () => {
 });
 
 describe("metrics", () => {
-  test("vigil_risk_signals_total{signal} and the vigil_risk_score histogram", async () => {
+  /** Every sample of /metrics, by series ("name{labels}"). */
+  async function samples(): Promise<Map<string, number>> {
     const text = await (await fetch(`${vigil.url}/metrics`)).text();
-    for (const signal of [
-      "geo_country",
-      "impossible_travel",
-      "user_agent",
-      "ip_list",
-      "ip_reputation",
-      "rate",
-    ]) {
-      expect(text).toMatch(new RegExp(`vigil_risk_signals_total\\{signal="${signal}"\\} [1-9]\\d*`));
+    const values = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      const match = /^(\S+) (\S+)$/.exec(line);
+      if (match && !line.startsWith("#")) values.set(match[1] as string, Number(match[2]));
     }
-    expect(text).toMatch(/vigil_risk_score_bucket\{le="0"\} [1-9]\d*/);
-    expect(text).toMatch(/vigil_risk_score_bucket\{le="80"\} [1-9]\d*/);
-    expect(text).toMatch(/vigil_risk_score_count [1-9]\d*/);
-    expect(text).toMatch(/vigil_stepup_challenges_total\{trigger="risk"\} [1-9]\d*/);
-    expect(text).toMatch(/vigil_decisions_total\{decision="deny",reason="ip_blocked"\} [1-9]\d*/);
-    expect(text).toMatch(/vigil_decisions_total\{decision="rate_limited",reason="rate_limited"\} [1-9]\d*/);
+    return values;
+  }
+
+  test("vigil_risk_signals_total{signal} and the vigil_risk_score histogram", async () => {
+    // This test causes every signal itself (own users, and an address no other test uses for the
+    // rate), and checks that each series grew: it passes alone and in any order.
+    const RATE_IP = "177.71.128.9"; // BR, AWS sa-east-1
+    const before = await samples();
+
+    const clean = await sessionAt("metrics-clean", BERLIN, "DE");
+    expect(risk(await auth({ ip: BERLIN, token: clean.token }))).toBe("0");
+    const traveller = await sessionAt("metrics-traveller", BERLIN, "DE");
+    await auth({ ip: BERLIN, token: traveller.token }); // last seen in Berlin
+    vigil.clock.now += HOUR;
+    expect((await auth({ ip: SYDNEY, token: traveller.token })).status).toBe(401); // geo_country, impossible_travel
+    const otherAgent = await sessionAt("metrics-agent", BERLIN, "DE");
+    await auth({ ip: BERLIN, token: otherAgent.token, ua: OTHER_UA }); // user_agent
+    const listed = await sessionAt("metrics-listed", AUSTRALIA_CF, "AU");
+    await auth({ ip: AUSTRALIA_CF, token: listed.token }); // ip_list (weighted)
+    expect((await auth({ ip: TOR_EXIT })).status).toBe(403); // ip_list (deny): ip_blocked
+    const reputationKey = ipReputationKey(US);
+    const reputed = await sessionAt("metrics-reputed", US, "US");
+    await vigil.stores.counters.add(reputationKey, 45, HOUR);
+    try {
+      await auth({ ip: US, token: reputed.token }); // ip_reputation
+    } finally {
+      await vigil.stores.counters.delete(reputationKey);
+    }
+    const busy = await sessionAt("metrics-busy", RATE_IP, "BR");
+    for (let i = 0; i < 13; i++) await auth({ ip: RATE_IP, token: busy.token }); // rate, then 429
+    // The hard-limit violation raises RATE_IP's reputation (fire and forget): let it land, then clear it.
+    const rateKey = ipReputationKey(RATE_IP);
+    for (let i = 0; i < 100 && (await vigil.stores.counters.get(rateKey)) === 0; i++) await Bun.sleep(10);
+    await vigil.stores.counters.delete(rateKey);
+
+    const after = await samples();
+    const grew = (series: string) => ({ series, grew: (after.get(series) ?? 0) > (before.get(series) ?? 0) });
+    for (const series of [
+      ...["geo_country", "impossible_travel", "user_agent", "ip_list", "ip_reputation", "rate"].map(
+        (signal) => `vigil_risk_signals_total{signal="${signal}"}`,
+      ),
+      'vigil_risk_score_bucket{le="0"}',
+      'vigil_risk_score_bucket{le="80"}',
+      "vigil_risk_score_count",
+      'vigil_stepup_challenges_total{trigger="risk"}',
+      'vigil_decisions_total{decision="deny",reason="ip_blocked"}',
+      'vigil_decisions_total{decision="rate_limited",reason="rate_limited"}',
+    ]) {
+      expect(grew(series)).toEqual({ series, grew: true });
+    }
   });
 });

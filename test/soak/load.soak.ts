@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openLoop } from "../../bench/open-loop.ts";
-import { forwardHeaders, rssMiB, spawnVigil, storesOn, type VigilProcess } from "../faults/vigil-process.ts";
-import { type RedisHandle, startRedis } from "../helpers/redis-server.ts";
+import { forwardHeaders } from "../helpers/forward-headers.ts";
+import { type RedisHandle, startRedis, storesOn } from "../helpers/redis-server.ts";
 import { signIn } from "../helpers/vigil.ts";
+import { rssMiB, spawnConfiguredVigil, type VigilProcess } from "../helpers/vigil-process.ts";
 
 const RATE = 800;
 const SECONDS = 60;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   close();
   headers = forwardHeaders("/app/page", { Cookie: `vigil_session=${token}` });
   const high = "{ session: 1000000000, user: 1000000000, ip: 1000000000 }";
-  vigil = await spawnVigil({
+  vigil = await spawnConfiguredVigil({
     dir,
     redisUrl: redis.url,
     policyPath,

@@ -10,11 +10,14 @@
  * spelling, Vigil's Location as sent, forwarded-for spoofing, HEAD, CORS preflight, WebSocket and
  * a large request body.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, httpsRequest, PORTAL_HOST, type Stack, servedKeyPin, startStack } from "./stack.ts";
+
+// A real Traefik, two Vigil processes and Chromium: more time per test and hook than the suite's default.
+setDefaultTimeout(30_000);
 
 const STEP_TIMEOUT = 15_000;
 const USER = "admin"; // traefik/vigil.yaml's bootstrap.admin_user, in group admins
@@ -55,8 +58,11 @@ const sessionCookie = async () =>
 const toApp = (path: string, headers: [string, string][] = [], method = "GET", body?: Uint8Array) =>
   httpsRequest(stack.websecurePort, { host: APP_HOST, path, headers, method, body });
 
-describe("the passkey journey through Traefik", () => {
-  test("the bootstrap link enrolls the first admin through the portal router", async () => {
+// Each test sets up the state it needs, so the tests pass alone (`-t`) and in any order.
+let enrollment: Promise<void> | undefined;
+/** The bootstrap link is good once: the first test that needs the admin's passkey enrolls it. */
+const enrollFirstAdmin = () =>
+  (enrollment ??= (async () => {
     const link = new RegExp(`${stack.portalOrigin.replaceAll(".", "\\.")}/enroll/[A-Za-z0-9_-]+`).exec(
       stack.vigil.output(),
     )?.[0];
@@ -66,9 +72,43 @@ describe("the passkey journey through Traefik", () => {
     await runCeremony(page);
     await page.waitForURL(`${stack.portalOrigin}/`);
     await expect(page.locator("h1").textContent()).resolves.toContain("signed in");
+  })());
+
+/** A fresh passkey sign-in in the browser, through Traefik; returns the session cookie. */
+async function signInWithPasskey(): Promise<string> {
+  await enrollFirstAdmin();
+  await context.clearCookies();
+  const home = `${stack.appOrigin}/home`;
+  await page.goto(home);
+  await page.waitForURL(`${stack.portalOrigin}/login?rd=${encodeURIComponent(home)}`);
+  await runCeremony(page);
+  await page.waitForURL(home);
+  return sessionCookie();
+}
+
+/** A stepped-up session in the browser and in `steppedUp`: the last one while it is live, else a new one. */
+async function ensureSteppedUp(): Promise<void> {
+  const live =
+    steppedUp !== "" &&
+    (await toApp("/admin/panel", [["Cookie", `${SESSION_COOKIE}=${steppedUp}`]])).status === 200 &&
+    (await sessionCookie()) === steppedUp;
+  if (live) return;
+  signedIn = await signInWithPasskey();
+  const admin = `${stack.appOrigin}/admin/panel`;
+  await page.goto(admin);
+  await page.waitForURL(`${stack.portalOrigin}/stepup?rd=${encodeURIComponent(admin)}`);
+  await runCeremony(page);
+  await page.waitForURL(admin);
+  steppedUp = await sessionCookie();
+}
+
+describe("the passkey journey through Traefik", () => {
+  test("the bootstrap link enrolls the first admin through the portal router", async () => {
+    await enrollFirstAdmin();
   }, 30_000);
 
   test("anonymous → Vigil's 302 to sign-in → passkey → the app page with the identity Traefik copied", async () => {
+    await enrollFirstAdmin();
     await context.clearCookies();
     const home = `${stack.appOrigin}/home`;
     const before = pages().length;
@@ -89,6 +129,7 @@ describe("the passkey journey through Traefik", () => {
   }, 30_000);
 
   test("/admin goes through vigil-stepup: step-up page, passkey, acr phr, and a rotated cookie", async () => {
+    signedIn = await signInWithPasskey();
     const admin = `${stack.appOrigin}/admin/panel`;
     const before = pages().length;
     await page.goto(admin);
@@ -116,6 +157,7 @@ describe("the passkey journey through Traefik", () => {
 
 describe("the forwardAuth contract through Traefik", () => {
   const withSession = (): [string, string] => ["Cookie", `${SESSION_COOKIE}=${steppedUp}`];
+  beforeEach(ensureSteppedUp);
 
   test("a client-sent identity header never reaches the app, in any spelling", async () => {
     const spellings = [
@@ -128,9 +170,9 @@ describe("the forwardAuth contract through Traefik", () => {
     ];
     for (const name of spellings) {
       for (const cookie of [[withSession()], []] as [string, string][][]) {
-        const before = stack.seen.length;
+        const before = pages().length;
         const answer = await toApp("/forged", [...cookie, [name, "mallory"], ["Accept", "application/json"]]);
-        const reached = stack.seen.slice(before);
+        const reached = pages().slice(before);
         const forged = reached.flatMap((request) =>
           Object.entries(request.headers).filter(([, value]) => value.includes("mallory")),
         );
@@ -208,18 +250,22 @@ describe("the forwardAuth contract through Traefik", () => {
   });
 
   test("HEAD: decided as the method it is; a browser HEAD without a session is sent to sign-in", async () => {
-    const before = stack.seen.length;
+    const before = pages().length;
     const allowed = await toApp("/head-check", [withSession()], "HEAD");
     expect(allowed.status).toBe(200);
-    expect(stack.seen.slice(before).map((request) => request.method)).toEqual(["HEAD"]);
+    expect(
+      pages()
+        .slice(before)
+        .map((request) => request.method),
+    ).toEqual(["HEAD"]);
     const anonymous = await toApp("/head-check", [["Accept", "text/html"]], "HEAD");
     expect(anonymous.status).toBe(302);
     expect(anonymous.header("location")).toStartWith(`${stack.portalOrigin}/login?rd=`);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   });
 
   test("a CORS preflight passes without cookies (cors_preflight: allow), with no identity; a bare OPTIONS does not", async () => {
-    const before = stack.seen.length;
+    const before = pages().length;
     const preflight = await toApp(
       "/api/data",
       [
@@ -229,14 +275,14 @@ describe("the forwardAuth contract through Traefik", () => {
       "OPTIONS",
     );
     expect(preflight.status).toBe(200);
-    const reached = stack.seen.slice(before);
+    const reached = pages().slice(before);
     expect(reached.map((request) => request.method)).toEqual(["OPTIONS"]);
     expect(reached[0]?.headers["x-auth-user"]).toBeUndefined();
     expect(reached[0]?.headers["x-auth-rule"]).toBe("app");
 
     const bare = await toApp("/api/data", [["Accept", "application/json"]], "OPTIONS");
     expect(bare.status).toBe(401);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   });
 
   test("a WebSocket upgrade is authorised by the forwardAuth GET and then proxied; without a session it never opens", async () => {
@@ -259,14 +305,14 @@ describe("the forwardAuth contract through Traefik", () => {
     const upgraded = stack.seen.findLast((request) => request.path === "/live");
     expect(upgraded?.headers["x-auth-user"]).toBe(USER);
 
-    const before = stack.seen.length;
+    const before = pages().length;
     await expect(open({})).rejects.toThrow();
-    expect(stack.seen.length).toBe(before);
+    expect(pages().length).toBe(before);
   });
 
   test("a large request body reaches the app whole after an allow, and never Vigil; refused ones never reach the app", async () => {
     const body = new Uint8Array(8 * 1024 * 1024).fill(0x61);
-    const before = stack.seen.length;
+    const before = pages().length;
     const allowed = await toApp(
       "/upload",
       [withSession(), ["Content-Type", "application/octet-stream"]],
@@ -274,12 +320,14 @@ describe("the forwardAuth contract through Traefik", () => {
       body,
     );
     expect(allowed.status).toBe(200);
-    expect(stack.seen.slice(before).map((request) => [request.method, request.bodyBytes])).toEqual([
-      ["POST", body.byteLength],
-    ]);
+    expect(
+      pages()
+        .slice(before)
+        .map((request) => [request.method, request.bodyBytes]),
+    ).toEqual([["POST", body.byteLength]]);
     const anonymous = await toApp("/upload", [["Content-Type", "application/octet-stream"]], "POST", body);
     expect(anonymous.status).toBe(401);
-    expect(stack.seen.length).toBe(before + 1);
+    expect(pages().length).toBe(before + 1);
   }, 30_000);
 
   test("the plain-HTTP entry point only redirects to HTTPS", async () => {
@@ -305,6 +353,7 @@ describe("the forwardAuth contract through Traefik", () => {
 
 describe("revocation across replicas", () => {
   test("sessions revoked on the other replica: the next page load through Traefik is sent to sign-in", async () => {
+    await ensureSteppedUp();
     await page.goto(`${stack.appOrigin}/home`);
     await expect(shown("X-Auth-User")).resolves.toBe(USER);
 
