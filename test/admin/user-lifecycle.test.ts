@@ -4,13 +4,16 @@
  * the audit trail keeps the deletion); a recovery link is single use, short-lived, for active
  * users only, and makes every earlier link of the user unusable.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { StoredCredential } from "../../src/ports.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
 import { runCli, tempFile } from "../helpers/vigil-process.ts";
 import { authRequest, TEST_POLICY } from "./forwarded.ts";
+
+// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+setDefaultTimeout(30_000);
 
 const TOKEN = "admin-token-for-tests-0123456789abcdef";
 

@@ -4,7 +4,7 @@
  * result) to the log and to the shared stream, refused changes included, reads none; no record or
  * line ever holds an enrollment link.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Writable } from "node:stream";
 import { createMemoryStores } from "../../src/adapters/memory/index.ts";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
@@ -13,6 +13,9 @@ import type { AuditRecord, Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
 import { runCli, tempFile } from "../helpers/vigil-process.ts";
+
+// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+setDefaultTimeout(30_000);
 
 const TOKEN = "admin-token-for-tests-0123456789abcdef";
 

@@ -1,9 +1,12 @@
 /** `bun src/cli.ts …` as a real process against a throwaway Redis; effects checked in the store. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { runCli, tempFile } from "../helpers/vigil-process.ts";
+
+// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+setDefaultTimeout(30_000);
 
 let redis: RedisHandle;
 let stores: Stores;

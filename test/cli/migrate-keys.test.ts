@@ -3,13 +3,16 @@
  * (seeded here with the commands that layout's code sent) keeps its users and passkeys; old
  * sessions, rate windows and reputation points are dropped.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type Redis from "ioredis";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import { legacyKeysPresent } from "../../src/adapters/redis/migrate-keys.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
 import { runCli, tempFile } from "../helpers/vigil-process.ts";
+
+// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+setDefaultTimeout(30_000);
 
 let redis: RedisHandle;
 let client: Redis;
