@@ -112,7 +112,7 @@ export interface Identity {
 
 /** Sliding-window request counts, read and bumped in the decision's single Redis round trip. */
 export interface RateCounts {
-  /** Weighted count over the last window for this session, user and client IP. */
+  /** Weighted count over the last window for the request's session, user and client IP. */
   session: number;
   user: number;
   ip: number;

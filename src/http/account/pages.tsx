@@ -122,7 +122,7 @@ const SessionRow: FC<{ session: Session; current: boolean }> = ({ session, curre
         </form>
       ) : (
         <form class="inline" method="post" action={`/account/sessions/${encodeURIComponent(session.id)}/end`}>
-          <button type="submit" aria-label={`Sign out ${session.device ?? "this session"}`}>
+          <button type="submit" aria-label={`Sign out ${session.device ?? "that device"}`}>
             Sign out
           </button>
         </form>

@@ -23,7 +23,7 @@ import { startOidcFlow } from "./login.ts";
 
 export type OidcRouteDeps = PortalDeps & { oidc: OidcProviders };
 
-/** Whether this session may register a passkey without a link: signed in at an IdP, recently. */
+/** Whether a session may register a passkey without a link: signed in at an IdP, recently. */
 export function mayEnrollAfterIdpSignIn(
   session: { federation?: unknown; authAt: number },
   now: number,
