@@ -54,3 +54,31 @@ export async function runCeremony(page: Page): Promise<void> {
   if (!(await button.isEnabled())) throw new Error("the ceremony button is disabled");
   await button.click();
 }
+
+/**
+ * Clicks a form's submit button and waits until the page it posts to has loaded: the answer's
+ * status and the new page's first heading. Reading the heading only after the load (not through a
+ * locator racing the navigation) is what makes a slow machine give the same answer as a fast one;
+ * a failure names the URL and the text the browser shows.
+ */
+export async function submitForm(
+  page: Page,
+  button: ReturnType<Page["locator"]>,
+  path: string,
+): Promise<{ status: number; heading: string | undefined }> {
+  const lands = (url: URL) => url.pathname === path;
+  const [response] = await Promise.all([
+    page.waitForResponse((answer) => lands(new URL(answer.url()))),
+    page.waitForURL(lands, { waitUntil: "load" }),
+    button.click(),
+  ]);
+  await page.waitForLoadState("load");
+  const heading = await page.evaluate(() => document.querySelector("h1")?.textContent ?? undefined);
+  if (heading === undefined) {
+    const text = await page.evaluate(() => document.body?.textContent?.trim().slice(0, 500) ?? "");
+    throw new Error(
+      `no heading after posting to ${path}: at ${page.url()}, the page shows ${JSON.stringify(text)}`,
+    );
+  }
+  return { status: response.status(), heading };
+}

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
-import { hasChromium, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { hasChromium, launchChromium, runCeremony, submitForm } from "../helpers/browser.ts";
 import { checkPage, watchCspViolations } from "../helpers/page-checks.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
 
@@ -270,8 +270,8 @@ describe.skipIf(!hasChromium())("account page", () => {
     await page.goto(`${portal.origin}/account`);
     const token = (await cookieToken()) ?? "";
     expect((await auth(token)).status).toBe(200);
-    await page.locator("header").getByRole("button", { name: "Sign out" }).click();
-    await expect(page.locator("h1").textContent()).resolves.toBe("You're signed out");
+    const header = page.locator("header").getByRole("button", { name: "Sign out" });
+    expect(await submitForm(page, header, "/logout")).toEqual({ status: 200, heading: "You're signed out" });
     expect((await auth(token)).status).toBe(302);
   }, 30_000);
 
@@ -280,15 +280,12 @@ describe.skipIf(!hasChromium())("account page", () => {
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);
     const token = (await cookieToken()) ?? "";
-    const [answer] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith("/logout")),
-      page.getByRole("button", { name: "Sign out" }).click(),
-    ]);
-    expect({ status: answer.status(), origin: await answer.request().headerValue("origin") }).toEqual({
-      status: 200,
-      origin: portal.origin,
-    });
-    await expect(page.locator("h1").textContent()).resolves.toBe("You're signed out");
+    const origin = page
+      .waitForRequest((r) => r.url().endsWith("/logout"))
+      .then((r) => r.headerValue("origin"));
+    const button = page.getByRole("button", { name: "Sign out" });
+    expect(await submitForm(page, button, "/logout")).toEqual({ status: 200, heading: "You're signed out" });
+    expect(await origin).toBe(portal.origin);
     expect((await auth(token)).status).toBe(302);
   }, 30_000);
 
