@@ -5,6 +5,8 @@
  * whole token>`, so a leaked store or log line cannot be replayed as a cookie, and editing the tag
  * changes the hash too: a tampered cookie only misses.
  */
+import { memoize } from "../lib/memoize.ts";
+
 const SECRET_BYTES = 32;
 
 /** What a cookie token of ours looks like: base64url, optionally after a user tag and a dot. */
@@ -41,14 +43,25 @@ export function sessionIdFromToken(token: string): string {
 export function parseSessionId(sessionId: string): { userId: string; hash: string } | undefined {
   const dot = sessionId.indexOf(".");
   if (dot <= 0) return undefined;
-  const tag = sessionId.slice(0, dot);
   const hash = sessionId.slice(dot + 1);
-  if (!/^[A-Za-z0-9_-]+$/.test(tag) || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
+  if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+  const userId = userIdOfTag(sessionId.slice(0, dot));
+  return userId === undefined ? undefined : { userId, hash };
+}
+
+/** The user id a tag names, or undefined when it is not a canonical tag of a non-empty id. */
+function decodeUserTag(tag: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(tag)) return undefined;
   const userId = Buffer.from(tag, "base64url").toString("utf8");
   // Only the canonical encoding: two tags must never name the same user.
-  if (userId === "" || userTag(userId) !== tag) return undefined;
-  return { userId, hash };
+  return userId === "" || userTag(userId) !== tag ? undefined : userId;
 }
+
+/**
+ * Memoised: every decision decodes its session's tag, and one user's tags are always the same
+ * text (decoding is a pure function of it; nothing from the store is kept).
+ */
+const userIdOfTag = memoize(decodeUserTag, 4096);
 
 /** The session id of the session `hash` of `userId` (the inverse of parseSessionId). */
 export const sessionIdOf = (userId: string, hash: string): string => `${userTag(userId)}.${hash}`;

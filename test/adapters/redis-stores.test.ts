@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
-import { decisionCall } from "../../src/adapters/redis/decision-state-reader.ts";
+import { decisionCall, decisionKeys } from "../../src/adapters/redis/decision-state-reader.ts";
 import {
   createRedisClient,
   createRedisStores,
   keyLayout,
   waitForRedis,
 } from "../../src/adapters/redis/index.ts";
-import { windowIndex } from "../../src/adapters/redis/sliding-window.ts";
+import { slidingCount, windowIndex } from "../../src/adapters/redis/sliding-window.ts";
 import { type DecisionStateQuery, ipReputationKey } from "../../src/ports.ts";
 import { sessionIdOf } from "../../src/session/token.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
@@ -160,7 +160,9 @@ describe("redis stores", () => {
     const keys = keyLayout("p:");
     const now = 120_000;
     const sessionId = sessionIdOf("z{o}%ë", "cd".repeat(32));
-    const call = decisionCall(keys, decisionQuery({ sessionId, clientKey: "2001:db8::/64", now }));
+    const call = decisionKeys(
+      decisionCall(keys, decisionQuery({ sessionId, clientKey: "2001:db8::/64", now })),
+    );
     expect(call.clientKeys).toEqual([
       keys.ipRate("2001:db8::/64", 2),
       keys.ipRate("2001:db8::/64", 1),
@@ -174,9 +176,40 @@ describe("redis stores", () => {
       keys.userRate("z{o}%ë", 1),
     ]);
     expect(keys.user("z{o}%ë")).toBe("p:{u:z%7Bo%7D%25ë}:user");
-    const bearer = decisionCall(keys, decisionQuery({ userId: "svc", now }));
+    const bearer = decisionKeys(decisionCall(keys, decisionQuery({ userId: "svc", now })));
     expect(bearer.userKeys[0]).toBe(keys.user("svc"));
-    expect(decisionCall(keys, decisionQuery({ now })).userKeys).toEqual([]);
+    expect(decisionKeys(decisionCall(keys, decisionQuery({ now }))).userKeys).toEqual([]);
+  });
+
+  test("the whole decision script builds keys.ts's keys itself: counters, session and reputation of escaped ids", async () => {
+    const prefix = uniquePrefix();
+    const stores = createRedisStores(client, prefix);
+    const keys = keyLayout(prefix);
+    const user = "z{o}%ë";
+    const clientKey = "2001:db8::/64";
+    const window = 60_000;
+    const now = Date.now();
+    const index = windowIndex(now, window);
+    const session = await signIn(stores, { id: user, groups: ["g"] }, now);
+    const hash = session.sessionId.slice(session.sessionId.indexOf(".") + 1);
+    // The previous windows and the reputation, written under keys.ts's names only.
+    await client.set(keys.ipRate(clientKey, index - 1), "7");
+    await client.set(keys.userRate(user, index - 1), "5");
+    await client.set(keys.ipReputation(clientKey), "3");
+    const before = new Set(await client.keys(`${prefix}*`));
+
+    const state = await stores.decisions.read(
+      decisionQuery({ sessionId: session.sessionId, clientKey, now, rateWindowMs: window }),
+    );
+    expect(state.session?.userId).toBe(user);
+    expect(state.user?.groups).toEqual(["g"]);
+    expect(state.ipReputation).toBe(3);
+    expect(state.rate.ip).toBeCloseTo(slidingCount(1, 7, now, window));
+    expect(state.rate.user).toBeCloseTo(slidingCount(1, 5, now, window));
+    // Exactly this window's two counters are new; the session hash took the read.
+    const added = (await client.keys(`${prefix}*`)).filter((key) => !before.has(key)).sort();
+    expect(added).toEqual([keys.ipRate(clientKey, index), keys.userRate(user, index)].sort());
+    expect(await client.hget(keys.session(user, hash), "lastSeenAt")).toBe(String(now));
   });
 
   test("the session index holds live sessions only and expires with the last of them", async () => {

@@ -7,9 +7,10 @@
  */
 import type { Cluster } from "ioredis";
 import type { DecisionCall, DecisionReply } from "./context.ts";
+import { decisionKeys } from "./decision-state-reader.ts";
 import { DECISION_SCRIPTS } from "./scripts.ts";
 
-/** KEYS of the user slot's and the client slot's parts (decisionCall in decision-state-reader.ts). */
+/** KEYS of the user slot's and the client slot's parts (decisionKeys in decision-state-reader.ts). */
 const USER_KEYS = 5;
 const CLIENT_KEYS = 3;
 
@@ -36,7 +37,9 @@ export function clusterDecision(
   client.defineCommand("vigilDecisionUser", { lua: DECISION_SCRIPTS.user, numberOfKeys: USER_KEYS });
   client.defineCommand("vigilDecisionClient", { lua: DECISION_SCRIPTS.client, numberOfKeys: CLIENT_KEYS });
   const commands = client as unknown as Record<"vigilDecisionUser" | "vigilDecisionClient", ScriptCommand>;
-  return ({ clientKeys, userKeys, args }) => {
+  return (call) => {
+    const { clientKeys, userKeys } = decisionKeys(call);
+    const { args } = call;
     const user =
       userKeys.length === 0 ? Promise.resolve(undefined) : commands.vigilDecisionUser(...userKeys, ...args);
     const forClient = commands.vigilDecisionClient(...clientKeys, ...args);

@@ -4,11 +4,19 @@ import type { KeyLayout } from "./keys.ts";
 import type { VigilScripts } from "./scripts.ts";
 import type { WriteConfirmation } from "./write-confirmation.ts";
 
-/** The decision's keys and arguments (see the decision scripts in scripts.ts). */
+/**
+ * One decision's call: where its keys start and its arguments (see the decision scripts in
+ * scripts.ts). decisionKeys() (decision-state-reader.ts) spells out every key.
+ */
 export interface DecisionCall {
-  clientKeys: string[];
-  /** Empty when the request names no user (anonymous, or a session id without a valid tag). */
-  userKeys: string[];
+  /** The client's slot start (keys.clientSlot). */
+  clientSlot: string;
+  /** The user's slot start; undefined when the request names no user (anonymous, or an untagged session id). */
+  userSlot: string | undefined;
+  /** The session's hash when the call reads a session (its key is `<user slot>s:<hash>`). */
+  sessionHash: string | undefined;
+  /** The rate window's index (0 when rate counting is off). */
+  windowIndex: number;
   args: string[];
 }
 

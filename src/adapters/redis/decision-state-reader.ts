@@ -14,27 +14,15 @@ import type { KeyLayout } from "./keys.ts";
 import { DECISION_SESSION_FIELDS, DECISION_USER_FIELDS } from "./scripts.ts";
 import { slidingCount, windowIndex } from "./sliding-window.ts";
 
-export function decisionCall(keys: KeyLayout, query: DecisionStateQuery): DecisionCall {
+/** The call, and whose user record it reads (the session's user, or the token's). */
+export function decisionCall(
+  keys: KeyLayout,
+  query: DecisionStateQuery,
+): DecisionCall & { userId: string | undefined } {
   const now = Math.floor(query.now);
   const window = query.rateWindowMs;
-  const index = window === undefined ? 0 : windowIndex(now, window);
-  // Each slot's key start built once: these keys are built on every decision.
-  const client = keys.clientSlot(query.clientKey);
-  const clientKeys = [`${client}rate:${index}`, `${client}rate:${index - 1}`, `${client}rep`];
   const parsed = query.sessionId === undefined ? undefined : parseSessionId(query.sessionId);
   const userId = parsed?.userId ?? (query.sessionId === undefined ? query.userId : undefined);
-  let userKeys: string[] = [];
-  if (userId !== undefined) {
-    const user = keys.userSlot(userId);
-    userKeys = [
-      // Without a session the user hash stands in for it: declared, never read as a session.
-      parsed === undefined ? `${user}user` : `${user}s:${parsed.hash}`,
-      `${user}sessions`,
-      `${user}user`,
-      `${user}rate:${index}`,
-      `${user}rate:${index - 1}`,
-    ];
-  }
   // Strings only (the script's ARGV): the script stores `now` as text.
   const args = [
     parsed !== undefined ? "s" : userId !== undefined ? "u" : "",
@@ -46,16 +34,44 @@ export function decisionCall(keys: KeyLayout, query: DecisionStateQuery): Decisi
     query.location === undefined ? "" : String(query.location.lon),
     window === undefined ? "" : String(window),
   ];
-  return { clientKeys, userKeys, args };
+  return {
+    clientSlot: keys.clientSlot(query.clientKey),
+    userSlot: userId === undefined ? undefined : keys.userSlot(userId),
+    sessionHash: parsed?.hash,
+    windowIndex: window === undefined ? 0 : windowIndex(now, window),
+    args,
+    userId,
+  };
+}
+
+/**
+ * Every key of a call, as the Cluster parts take them in KEYS: the client slot's (this window's
+ * counter, the previous one's, the reputation), then the user slot's (the session, or the user
+ * record standing in for it; the session index; the user record; this window's counter, the
+ * previous one's), none when the call names no user. The whole script on one Redis builds the
+ * same keys itself from the reputation key and the user record (scripts.ts).
+ */
+export function decisionKeys(call: DecisionCall): { clientKeys: string[]; userKeys: string[] } {
+  const { clientSlot: client, userSlot: user, windowIndex: index } = call;
+  const clientKeys = [`${client}rate:${index}`, `${client}rate:${index - 1}`, `${client}rep`];
+  if (user === undefined) return { clientKeys, userKeys: [] };
+  const userKeys = [
+    // Without a session the user hash stands in for it: declared, never read as a session.
+    call.sessionHash === undefined ? `${user}user` : `${user}s:${call.sessionHash}`,
+    `${user}sessions`,
+    `${user}user`,
+    `${user}rate:${index}`,
+    `${user}rate:${index - 1}`,
+  ];
+  return { clientKeys, userKeys };
 }
 
 export function createRedisDecisionStateReader({ keys, decision }: RedisContext): DecisionStateReader {
   return {
     async read(query: DecisionStateQuery): Promise<DecisionState> {
-      const reply = await decision(decisionCall(keys, query));
-      const now = Math.floor(query.now);
-      const userId = query.sessionId === undefined ? query.userId : parseSessionId(query.sessionId)?.userId;
-      return parseReply(reply, query.sessionId, userId, now, query.rateWindowMs);
+      const call = decisionCall(keys, query);
+      const reply = await decision(call);
+      return parseReply(reply, query.sessionId, call.userId, Math.floor(query.now), query.rateWindowMs);
     },
   };
 }

@@ -74,9 +74,10 @@ function decisionCalls(client: Redis | Cluster, batching: DecisionBatching): Red
     const { commandTimeout } = client.options.redisOptions ?? {};
     return clusterDecision(client, typeof commandTimeout === "number" ? commandTimeout : 500);
   }
-  // One Redis (standalone or Sentinel) holds every slot.
+  // One Redis (standalone or Sentinel) holds every slot: the script builds the other keys itself.
   const whole = decisionScriptCall(client, DECISION_SCRIPTS.whole, batching);
-  return ({ clientKeys, userKeys, args }) => whole([...clientKeys, ...userKeys], args);
+  return ({ clientSlot, userSlot, args }) =>
+    whole(userSlot === undefined ? [`${clientSlot}rep`] : [`${clientSlot}rep`, `${userSlot}user`], args);
 }
 
 export function createRedisStores(

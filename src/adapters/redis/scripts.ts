@@ -4,7 +4,8 @@
  * on the auto-pipelined client (the decision script is sent its own way: see decision-caller.ts).
  *
  * Every key a script touches is passed in KEYS, never built inside the script, and all KEYS of one
- * call share a hash tag (keys.ts), so each script runs on Redis Cluster too. Scripts that act on
+ * call share a hash tag (keys.ts), so each script runs on Redis Cluster too. The one exception is
+ * the whole decision script, which runs only on one Redis (see DERIVED_DECISION_KEYS). Scripts that act on
  * every session of a user (revoke all, the per-user cap) are told the index's members and their
  * keys by the caller; they first check that the index still holds exactly those members and
  * answer STALE (-1) otherwise, and the caller reads the index again and retries.
@@ -79,7 +80,7 @@ const N = DECISION_SESSION_FIELDS.length;
 const decisionUserPart = (U: number) => `
 local readUser = string.find(flags, "u", 1, true) ~= nil
 if string.find(flags, "s", 1, true) then
-  local key = KEYS[${U + 1}]
+  local key = K[${U + 1}]
   local values = redis.call("HMGET", key, ${luaList([...DECISION_SESSION_FIELDS, "expiresAt", ...SESSION_RATE_FIELDS])})
   if values[1] == userId then
     local expiresAt = tonumber(values[${N + 1}]) or 0
@@ -88,7 +89,7 @@ if string.find(flags, "s", 1, true) then
     -- was created (its TTL is still the absolute one) and replicas whose clocks disagree.
     if expiresAt <= now or now - lastSeen > idle then
       redis.call("DEL", key)
-      redis.call("ZREM", KEYS[${U + 2}], member)
+      redis.call("ZREM", K[${U + 2}], member)
     else
       readUser = true
       local fields = { "lastSeenAt", nowText }
@@ -115,12 +116,12 @@ if string.find(flags, "s", 1, true) then
   end
 end
 if readUser then
-  local values = redis.call("HMGET", KEYS[${U + 3}], ${luaList(DECISION_USER_FIELDS)})
+  local values = redis.call("HMGET", K[${U + 3}], ${luaList(DECISION_USER_FIELDS)})
   if present(values) then user = values end
   if window then
-    local count = redis.call("INCR", KEYS[${U + 4}])
-    if count == 1 then redis.call("PEXPIRE", KEYS[${U + 4}], int(2 * window)) end
-    counts[3], counts[4] = int(count), redis.call("GET", KEYS[${U + 5}]) or "0"
+    local count = redis.call("INCR", K[${U + 4}])
+    if count == 1 then redis.call("PEXPIRE", K[${U + 4}], int(2 * window)) end
+    counts[3], counts[4] = int(count), redis.call("GET", K[${U + 5}]) or "0"
   end
 end
 `;
@@ -128,13 +129,13 @@ end
 /** The client slot's part. KEYS (from I+1): client counter of this window, of the previous one, reputation. */
 const decisionClientPart = (I: number) => `
 if window then
-  local count = redis.call("INCR", KEYS[${I + 1}])
-  if count == 1 then redis.call("PEXPIRE", KEYS[${I + 1}], int(2 * window)) end
+  local count = redis.call("INCR", K[${I + 1}])
+  if count == 1 then redis.call("PEXPIRE", K[${I + 1}], int(2 * window)) end
   counts[5] = int(count)
-  local previous = redis.call("MGET", KEYS[${I + 2}], KEYS[${I + 3}])
+  local previous = redis.call("MGET", K[${I + 2}], K[${I + 3}])
   counts[6], counts[7] = previous[1] or "0", previous[2] or "0"
 else
-  counts[7] = redis.call("GET", KEYS[${I + 3}]) or "0"
+  counts[7] = redis.call("GET", K[${I + 3}]) or "0"
 end
 `;
 
@@ -147,12 +148,35 @@ const DECISION_REPLY = `
 return cjson.encode({ s = session, u = user, c = counts })
 `;
 
-/** The decision scripts: the whole decision (one slot, or a standalone Redis), or one slot's part. */
+/**
+ * The whole decision's keys from the two it is given: the client's reputation key (`<client
+ * slot>rep`) and, when the call names a user, the user's record (`<user slot>user`). The other
+ * keys of each slot are built from that slot's start exactly as keys.ts builds them. Only for one
+ * Redis (standalone or Sentinel): there is no slot to route or migrate, and six keys fewer on
+ * the wire is measurably cheaper for the client on every decision (docs/performance.md). On
+ * Cluster each part gets every key it touches in KEYS.
+ */
+const DERIVED_DECISION_KEYS = `
+local K = {}
+local idx = index or 0
+local clientSlot = string.sub(KEYS[1], 1, -4)
+K[1], K[2], K[3] = clientSlot .. "rate:" .. int(idx), clientSlot .. "rate:" .. int(idx - 1), KEYS[1]
+if #KEYS > 1 then
+  local userSlot = string.sub(KEYS[2], 1, -5)
+  K[4] = string.find(flags, "s", 1, true) and (userSlot .. "s:" .. member) or KEYS[2]
+  K[5], K[6] = userSlot .. "sessions", KEYS[2]
+  K[7], K[8] = userSlot .. "rate:" .. int(idx), userSlot .. "rate:" .. int(idx - 1)
+end
+`;
+
+/** The decision scripts: the whole decision (one Redis), or one slot's part (Cluster). */
 export const DECISION_SCRIPTS = {
-  /** KEYS: client part (3), then user part (5) when ARGV flags name a session or a user. */
-  whole: `${DECISION_ARGS}${decisionClientPart(0)}if #KEYS > 3 then ${decisionUserPart(3)} end${DECISION_REPLY}`,
-  user: `${DECISION_ARGS}${decisionUserPart(0)}${DECISION_REPLY}`,
-  client: `${DECISION_ARGS}${decisionClientPart(0)}${DECISION_REPLY}`,
+  /** KEYS: the client's reputation key, then the user's record when ARGV flags name a session or a user. */
+  whole: `${DECISION_ARGS}${DERIVED_DECISION_KEYS}${decisionClientPart(0)}if #KEYS > 1 then ${decisionUserPart(3)} end${DECISION_REPLY}`,
+  /** KEYS: all five of the user slot's part (decisionCall in decision-state-reader.ts). */
+  user: `${DECISION_ARGS}local K = KEYS\n${decisionUserPart(0)}${DECISION_REPLY}`,
+  /** KEYS: all three of the client slot's part. */
+  client: `${DECISION_ARGS}local K = KEYS\n${decisionClientPart(0)}${DECISION_REPLY}`,
 } as const;
 
 /**
