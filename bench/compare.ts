@@ -16,7 +16,7 @@ if (!revision) {
   process.exit(2);
 }
 const SAMPLES = Number(process.argv[3] ?? 5);
-const WARM_SECONDS = 2;
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CASES = ["bypass", "session", "full"] as const;
 type Case = (typeof CASES)[number];
@@ -85,6 +85,8 @@ try {
     }
     const [cpuOurs, cpuTheirs] = [median(ours.map((s) => s.cpu)), median(theirs.map((s) => s.cpu))];
     const [rpsOurs, rpsTheirs] = [median(ours.map((s) => s.rps)), median(theirs.map((s) => s.rps))];
+    const spread = (samples: { cpu: number }[]) => samples.map((s) => s.cpu.toFixed(1)).join(" ");
+    console.log(`${which}: ${sha} µs/req ${spread(theirs)}; this ${spread(ours)}`);
     const line = `| ${which} | ${cpuTheirs.toFixed(1)} | ${cpuOurs.toFixed(1)} | ${(cpuOurs / cpuTheirs).toFixed(2)} | ${Math.round(rpsTheirs).toLocaleString("en")} | ${Math.round(rpsOurs).toLocaleString("en")} |`;
     console.log(line);
     rows.push(line);
