@@ -5,7 +5,9 @@
  * BENCH_SECONDS (default 1) per case, and prints the script calls' usec from INFO commandstats per
  * decision (the lowest and the median round: on a shared machine other processes inflate some
  * rounds), Redis's main-thread CPU per decision (the lowest round; it also counts reading the
- * request and writing the reply), and the commands the script ran. Short and light on purpose: the figure the full bench
+ * request and writing the reply), this process's CPU per decision read (the lowest round: the
+ * client's side, building and sending the call and decoding the reply; pin it with
+ * `taskset -c 1` to keep it off Redis's core), and the commands the script ran. Short and light on purpose: the figure the full bench
  * (bench/run.ts) reports, without its cost.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -63,7 +65,7 @@ try {
     ["anonymous", {}],
   ];
   console.log(
-    `${"case".padEnd(36)} ${"decisions".padStart(9)} ${"Redis µs/decision".padStart(22)} ${"CPU µs".padStart(9)}  commands/decision`,
+    `${"case".padEnd(36)} ${"decisions".padStart(9)} ${"Redis µs/decision".padStart(22)} ${"Redis CPU µs".padStart(9)} ${"client CPU µs".padStart(12)}  commands/decision`,
   );
   for (const [name, overrides] of cases) {
     const run = async (until: number) => {
@@ -81,11 +83,15 @@ try {
     const statsBefore = await commandStats(redis.port);
     const rounds: number[] = [];
     const cpuRounds: number[] = [];
+    const clientRounds: number[] = [];
     let decisions = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const before = await scriptMicros(redis.port);
       const cpuBefore = await redisCpuMicros(redis.port);
+      const clientBefore = process.cpuUsage();
       const count = await run(performance.now() + SECONDS * 1_000);
+      const client = process.cpuUsage(clientBefore);
+      clientRounds.push((client.user + client.system) / count);
       rounds.push(((await scriptMicros(redis.port)).usec - before.usec) / count);
       cpuRounds.push(((await redisCpuMicros(redis.port)) - cpuBefore) / count);
       decisions += count;
@@ -98,8 +104,9 @@ try {
     rounds.sort((a, b) => a - b);
     const figure = `${rounds[0]!.toFixed(1)} (median ${rounds[Math.floor(rounds.length / 2)]!.toFixed(1)})`;
     const cpu = Math.min(...cpuRounds).toFixed(1);
+    const clientCpu = Math.min(...clientRounds).toFixed(1);
     console.log(
-      `${name.padEnd(36)} ${String(decisions).padStart(9)} ${figure.padStart(22)} ${cpu.padStart(9)}  ${perDecision}`,
+      `${name.padEnd(36)} ${String(decisions).padStart(9)} ${figure.padStart(22)} ${cpu.padStart(9)} ${clientCpu.padStart(12)}  ${perDecision}`,
     );
   }
 } finally {
