@@ -5,10 +5,10 @@
  *
  * Every key a script touches is passed in KEYS, never built inside the script, and all KEYS of one
  * call share a hash tag (keys.ts), so each script runs on Redis Cluster too. The one exception is
- * the whole decision script, which runs only on one Redis (see DERIVED_DECISION_KEYS). Scripts that act on
- * every session of a user (revoke all, the per-user cap) are told the index's members and their
- * keys by the caller; they first check that the index still holds exactly those members and
- * answer STALE (-1) otherwise, and the caller reads the index again and retries.
+ * the whole decision script, which runs only on one Redis (see DERIVED_DECISION_KEYS). Scripts
+ * that act on every session of a user (revoke all, the per-user cap) are told the index's members
+ * and their keys by the caller; they first check that the index still holds exactly those members
+ * and answer STALE (-1) otherwise, and the caller reads the index again and retries.
  */
 import type Redis from "ioredis";
 import type { Cluster } from "ioredis";
@@ -73,8 +73,9 @@ end
 const N = DECISION_SESSION_FIELDS.length;
 
 /**
- * The user slot's part. KEYS (from U+1): session hash (the user hash again when there is no
- * session), session index, user hash, user counter of this window, of the previous one.
+ * The user slot's part. Its keys K (from U+1; KEYS itself on Cluster, DERIVED_DECISION_KEYS on
+ * one Redis): session hash (the user hash again when there is no session), session index, user
+ * hash, user counter of this window, of the previous one.
  * A session is only believed when its stored owner is the user its id names.
  */
 const decisionUserPart = (U: number) => `
@@ -126,7 +127,7 @@ if readUser then
 end
 `;
 
-/** The client slot's part. KEYS (from I+1): client counter of this window, of the previous one, reputation. */
+/** The client slot's part. Its keys K (from I+1): client counter of this window, of the previous one, reputation. */
 const decisionClientPart = (I: number) => `
 if window then
   local count = redis.call("INCR", K[${I + 1}])
