@@ -304,7 +304,9 @@ export const configSchema = z
           .prefault({}),
         rate: z
           .object({
-            window: duration("60s"),
+            // Shorter fixed windows count next to nothing (a zero one nothing at all: every
+            // counter would expire as it is made), which would turn the limits off unnoticed.
+            window: duration("60s").refine((ms) => ms >= 1000, "must be at least 1s"),
             /** Above a soft limit the request gains risk points; above a hard limit it gets 429. */
             soft: rateLimits(300, 600, 600),
             hard: rateLimits(1200, 2400, 2400),

@@ -104,6 +104,9 @@ describe("an invalid configuration names the field", () => {
     ["redis: { write_confirmation: { replica: 1 } }", /redis\.write_confirmation/],
     ['redis: { prefix: "app{1}:" }', /redis\.prefix: must not contain \{ or \}/],
     ["session: { max_per_user: 0 }", /session\.max_per_user/],
+    // A zero window would count nothing (every counter expires as it is made): rate limits off.
+    ["risk: { rate: { window: 0 } }", /risk\.rate\.window: must be at least 1s/],
+    ["risk: { rate: { window: 500ms } }", /risk\.rate\.window: must be at least 1s/],
   ])("%s", (text, message) => {
     const path = file(`bad-${crypto.randomUUID()}.yaml`, text);
     expect(() => load({ VIGIL_CONFIG: path })).toThrow(message);
