@@ -23,6 +23,12 @@ const duration = (fallback: string) =>
       }
     });
 
+/**
+ * A window, ban or lifetime that a limit counts within: zero (or next to it) would expire every
+ * count as it is made and turn the limit off unnoticed, so anything under a second is refused.
+ */
+const limitWindow = (fallback: string) => duration(fallback).refine((ms) => ms >= 1000, "must be at least 1s");
+
 /** Checked with the parser the server uses (src/net), so `vigil check` and the start agree. */
 const cidr = z.string().superRefine((text, ctx) => {
   if (parseCidr(text.trim()) === undefined) {
@@ -226,7 +232,8 @@ export const configSchema = z
           .string()
           .regex(/^[^{}]*$/, "must not contain { or }")
           .default("vigil:"),
-        command_timeout: duration("500ms"),
+        // 0 would mean no time-out: a stalled Redis would hold every decision instead of failing it.
+        command_timeout: duration("500ms").refine((ms) => ms >= 1, "must be more than 0"),
         /** Security writes wait for this many replicas (WAIT), or answer 503 "not confirmed, retry". */
         write_confirmation: z
           .object({
@@ -272,11 +279,11 @@ export const configSchema = z
     regulation: z
       .object({
         max_retries: z.number().int().min(1).default(5),
-        find_time: duration("10m"),
-        ban_time: duration("15m"),
+        find_time: limitWindow("10m"),
+        ban_time: limitWindow("15m"),
         /** Ceremony starts (each stores a challenge) per client IP per start_window; past it, 429. */
         max_starts: z.number().int().min(1).default(30),
-        start_window: duration("1m"),
+        start_window: limitWindow("1m"),
         /**
          * Challenges stored at once across all clients (bounds Redis whatever the number of
          * client networks); past it, ceremony starts answer 503 with Retry-After.
@@ -304,9 +311,7 @@ export const configSchema = z
           .prefault({}),
         rate: z
           .object({
-            // Shorter fixed windows count next to nothing (a zero one nothing at all: every
-            // counter would expire as it is made), which would turn the limits off unnoticed.
-            window: duration("60s").refine((ms) => ms >= 1000, "must be at least 1s"),
+            window: limitWindow("60s"),
             /** Above a soft limit the request gains risk points; above a hard limit it gets 429. */
             soft: rateLimits(300, 600, 600),
             hard: rateLimits(1200, 2400, 2400),
@@ -321,7 +326,7 @@ export const configSchema = z
           .object({
             failed_stepup_points: z.number().int().min(0).max(100).default(20),
             rate_violation_points: z.number().int().min(0).max(100).default(20),
-            ttl: duration("1h"),
+            ttl: limitWindow("1h"),
             max_points: z.number().int().min(0).max(100).default(60),
           })
           .prefault({}),
@@ -356,7 +361,7 @@ export const configSchema = z
             }),
           )
           .default([]),
-        jti_ttl: duration("7d"),
+        jti_ttl: limitWindow("7d"),
         max_age: duration("1h"),
       })
       .prefault({}),

@@ -104,9 +104,15 @@ describe("an invalid configuration names the field", () => {
     ["redis: { write_confirmation: { replica: 1 } }", /redis\.write_confirmation/],
     ['redis: { prefix: "app{1}:" }', /redis\.prefix: must not contain \{ or \}/],
     ["session: { max_per_user: 0 }", /session\.max_per_user/],
-    // A zero window would count nothing (every counter expires as it is made): rate limits off.
+    // A zero window or ban would count nothing (every counter expires as it is made): limits off.
     ["risk: { rate: { window: 0 } }", /risk\.rate\.window: must be at least 1s/],
     ["risk: { rate: { window: 500ms } }", /risk\.rate\.window: must be at least 1s/],
+    ["risk: { dynamic_ip: { ttl: 0 } }", /risk\.dynamic_ip\.ttl: must be at least 1s/],
+    ["regulation: { find_time: 0 }", /regulation\.find_time: must be at least 1s/],
+    ["regulation: { ban_time: 0 }", /regulation\.ban_time: must be at least 1s/],
+    ["regulation: { start_window: 0 }", /regulation\.start_window: must be at least 1s/],
+    ["events: { jti_ttl: 0 }", /events\.jti_ttl: must be at least 1s/],
+    ["redis: { command_timeout: 0 }", /redis\.command_timeout: must be more than 0/],
   ])("%s", (text, message) => {
     const path = file(`bad-${crypto.randomUUID()}.yaml`, text);
     expect(() => load({ VIGIL_CONFIG: path })).toThrow(message);
