@@ -27,7 +27,8 @@ const duration = (fallback: string) =>
  * A window, ban or lifetime that a limit counts within: zero (or next to it) would expire every
  * count as it is made and turn the limit off unnoticed, so anything under a second is refused.
  */
-const limitWindow = (fallback: string) => duration(fallback).refine((ms) => ms >= 1000, "must be at least 1s");
+const limitWindow = (fallback: string) =>
+  duration(fallback).refine((ms) => ms >= 1000, "must be at least 1s");
 
 /** Checked with the parser the server uses (src/net), so `vigil check` and the start agree. */
 const cidr = z.string().superRefine((text, ctx) => {
