@@ -16,7 +16,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import type { z } from "zod";
 import { AdminError, type AdminOperations, createAdminOperations } from "../../admin/operations.ts";
-import { createAuditTrail } from "../../audit/trail.ts";
+import { type AuditActor, createAuditTrail } from "../../audit/trail.ts";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../observe/logger.ts";
 import type { Metrics } from "../../observe/metrics.ts";
@@ -52,23 +52,26 @@ export function adminTokenMatches(header: string | undefined, expected: string):
 type Audit = { action: string; user?: string | undefined; session?: string | undefined };
 
 /** The admin API as a sub-app, mounted at the root (its paths are absolute: /admin/...). */
+/**
+ * The admin verbs as one caller of the server (the API's token, a console admin): revocations
+ * counted in the metrics, every change audited as `actor`.
+ */
+export function adminOperationsFor(deps: AdminRouteDeps, actor: AuditActor): AdminOperations {
+  return createAdminOperations({
+    stores: deps.stores,
+    config: deps.config,
+    clock: deps.clock,
+    onRevoked: (cause, count) => deps.metrics.sessionsRevoked.inc({ cause }, count),
+    audit: createAuditTrail(deps.stores.audit, deps.logger, actor, deps.clock),
+  });
+}
+
 export function adminRoutes(deps: AdminRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { config, logger } = deps;
   /** The verbs as this request's caller: every change is audited as the admin token, from its address. */
   const opsFor = (c: Context): AdminOperations =>
-    createAdminOperations({
-      stores: deps.stores,
-      config,
-      clock: deps.clock,
-      onRevoked: (cause, count) => deps.metrics.sessionsRevoked.inc({ cause }, count),
-      audit: createAuditTrail(
-        deps.stores.audit,
-        logger,
-        { actor: "admin-token", via: "api", ip: c.env?.peer ?? "" },
-        deps.clock,
-      ),
-    });
+    adminOperationsFor(deps, { actor: "admin-token", via: "api", ip: c.env?.peer ?? "" });
 
   app.use("/admin/*", async (c, next) => {
     const token = config.admin.token;

@@ -6,10 +6,10 @@
  * the API and the CLI, audited as the signed-in admin ("console", their address).
  */
 import { Hono } from "hono";
-import { AdminError, createAdminOperations, type UserView } from "../../admin/operations.ts";
-import { createAuditTrail } from "../../audit/trail.ts";
+import { AdminError, type UserView } from "../../admin/operations.ts";
 import type { Session } from "../../core/types.ts";
 import { MetricsHistory } from "../../observe/metrics-history.ts";
+import { adminOperationsFor } from "../admin/routes.ts";
 import type { AppEnv } from "../app-env.ts";
 import {
   clientOf,
@@ -72,18 +72,7 @@ export function consoleRoutes(deps: PortalDeps): Hono<AppEnv> {
   }
 
   const opsFor = (c: PortalContext, who: Admin) =>
-    createAdminOperations({
-      stores: deps.stores,
-      config,
-      clock: deps.clock,
-      onRevoked: (cause, count) => deps.metrics.sessionsRevoked.inc({ cause }, count),
-      audit: createAuditTrail(
-        deps.stores.audit,
-        deps.logger,
-        { actor: who.adminId, via: "console", ip: clientOf(c, deps)?.ip ?? "" },
-        deps.clock,
-      ),
-    });
+    adminOperationsFor(deps, { actor: who.adminId, via: "console", ip: clientOf(c, deps)?.ip ?? "" });
 
   const render = (nonce: string, element: unknown) => renderPage(nonce, element);
   const userPath = (id: string) => `/console/users/${encodeURIComponent(id)}`;
