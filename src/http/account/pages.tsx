@@ -7,6 +7,7 @@ import type { Session } from "../../core/types.ts";
 import type { StoredCredential } from "../../ports.ts";
 import { authenticatorName } from "../../webauthn/authenticator-names.ts";
 import { currentBranding } from "../ui/branding.ts";
+import { ColumnHeads } from "../ui/column-heads.tsx";
 import { formatTime, signInMethod } from "../ui/format.ts";
 import { SignedInNav } from "../ui/nav.tsx";
 import { Shell } from "../ui/shell.tsx";
@@ -162,17 +163,7 @@ export const AccountPage: FC<AccountView> = (view) => {
           </p>
         )}
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Name", "Kind", "Created", "Last used"]} actions />
           <tbody>
             {view.passkeys.map((passkey) => (
               <PasskeyRow passkey={passkey} fresh={view.fresh} canDelete={view.passkeys.length > 1} />
@@ -192,17 +183,7 @@ export const AccountPage: FC<AccountView> = (view) => {
       <section aria-labelledby="sessions">
         <h2 id="sessions">Where you're signed in</h2>
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Method</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Device", "Method", "Signed in", "Last seen"]} actions />
           <tbody>
             {view.sessions.map((session) => (
               <SessionRow session={session} current={session.id === view.currentSessionId} />

@@ -8,6 +8,7 @@ import type { CredentialView, SessionView, UserView } from "../../admin/operatio
 import type { AuditRecord } from "../../ports.ts";
 import { authenticatorName } from "../../webauthn/authenticator-names.ts";
 import { currentBranding } from "../ui/branding.ts";
+import { ColumnHeads } from "../ui/column-heads.tsx";
 import { formatTime, signInMethod } from "../ui/format.ts";
 import { SignedInNav } from "../ui/nav.tsx";
 import { Shell } from "../ui/shell.tsx";
@@ -160,14 +161,7 @@ export const UsersPage: FC<ConsoleFrame & { query: string; users: UserView[]; mo
   <ConsoleShell {...frame} title="Users">
     <SearchForm query={query} />
     <table>
-      <thead>
-        <tr>
-          <th scope="col">User</th>
-          <th scope="col">Status</th>
-          <th scope="col">Groups</th>
-          <th scope="col">Created</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={["User", "Status", "Groups", "Created"]} />
       <tbody>
         {users.map((user) => (
           <tr>
@@ -232,17 +226,7 @@ export const UserPage: FC<
 
       <h2>Passkeys ({passkeys.length})</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Authenticator</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ColumnHeads names={["Authenticator", "Kind", "Created", "Last used"]} actions />
         <tbody>
           {passkeys.map((p) => (
             <tr>
@@ -269,17 +253,7 @@ export const UserPage: FC<
 
       <h2>Sessions ({sessions.length})</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Address</th>
-            <th scope="col">Method</th>
-            <th scope="col">Signed in</th>
-            <th scope="col">Last seen</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ColumnHeads names={["Address", "Method", "Signed in", "Last seen"]} actions />
         <tbody>
           {sessions.map((s) => (
             <tr>
@@ -358,16 +332,7 @@ export const LinkPage: FC<
 export const AuditPage: FC<ConsoleFrame & { records: AuditRecord[] }> = ({ records, ...frame }) => (
   <ConsoleShell {...frame} title="Audit trail">
     <table>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Who</th>
-          <th scope="col">What</th>
-          <th scope="col">Target</th>
-          <th scope="col">Result</th>
-          <th scope="col">From</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={["When", "Who", "What", "Target", "Result", "From"]} />
       <tbody>
         {records.map((r) => (
           <tr>
