@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
-import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { openPasskeyBrowser, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
 
 // Chromium with a virtual authenticator: more time per test and hook than the suite's default.
@@ -34,11 +34,7 @@ beforeAll(async () => {
       }),
   });
   appOrigin = `http://${APP_HOST}:${appServer.port}`;
-  browser = await launchChromium(STEP_TIMEOUT);
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  await addVirtualAuthenticator(context, page);
+  ({ browser, context, page } = await openPasskeyBrowser(STEP_TIMEOUT));
 }, 60_000);
 
 afterAll(async () => {

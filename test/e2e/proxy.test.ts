@@ -17,7 +17,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { AUTH_RESPONSE_HEADERS } from "../../src/http/forward-auth/headers.ts";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
-import { addVirtualAuthenticator, CHROMIUM, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { CHROMIUM, openPasskeyBrowser, runCeremony } from "../helpers/browser.ts";
 import { freeLoopbackPort } from "../helpers/free-port.ts";
 import { startVigil, type TestVigil } from "../helpers/vigil.ts";
 
@@ -157,11 +157,7 @@ describe.skipIf(missing.length > 0)("through Caddy forward_auth", () => {
       await Bun.sleep(50);
     }
 
-    browser = await launchChromium(STEP_TIMEOUT);
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    await addVirtualAuthenticator(context, page);
+    ({ browser, context, page } = await openPasskeyBrowser(STEP_TIMEOUT));
   }, 30_000);
 
   afterAll(async () => {

@@ -10,13 +10,7 @@ import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
-import {
-  addVirtualAuthenticator,
-  CHROMIUM,
-  launchChromium,
-  runCeremony,
-  submitForm,
-} from "../helpers/browser.ts";
+import { CHROMIUM, openPasskeyBrowser, runCeremony, submitForm } from "../helpers/browser.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
 
 // Chromium with a virtual authenticator: more time per test and hook than the suite's default.
@@ -46,11 +40,7 @@ describe.skipIf(!existsSync(CHROMIUM))("Sign out in Chromium", () => {
           { headers: { "content-type": "text/html" } },
         ),
     });
-    browser = await launchChromium(STEP_TIMEOUT);
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    await addVirtualAuthenticator(context, page);
+    ({ browser, context, page } = await openPasskeyBrowser(STEP_TIMEOUT));
   }, 60_000);
 
   afterAll(async () => {

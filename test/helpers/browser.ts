@@ -31,6 +31,22 @@ export async function launchChromium(timeoutMs: number, extraArgs: string[] = []
   });
 }
 
+/**
+ * Chromium with one context and one page (default timeout `timeoutMs`) that has a virtual
+ * authenticator: what a passkey journey test starts from.
+ */
+export async function openPasskeyBrowser(
+  timeoutMs: number,
+  extraArgs: string[] = [],
+): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
+  const browser = await launchChromium(timeoutMs, extraArgs);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeoutMs);
+  await addVirtualAuthenticator(context, page);
+  return { browser, context, page };
+}
+
 /** Attaches a virtual platform authenticator to the page's context; it answers every ceremony. */
 export async function addVirtualAuthenticator(context: BrowserContext, page: Page): Promise<void> {
   const cdp = await context.newCDPSession(page);

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { SESSION_COOKIE } from "../../src/session/cookie.ts";
-import { addVirtualAuthenticator, launchChromium, runCeremony } from "../helpers/browser.ts";
+import { openPasskeyBrowser, runCeremony } from "../helpers/browser.ts";
 import { APP_HOST, httpsRequest, PORTAL_HOST, type Stack, servedKeyPin, startStack } from "./stack.ts";
 
 // A real Traefik, two Vigil processes and Chromium: more time per test and hook than the suite's default.
@@ -35,11 +35,9 @@ beforeAll(async () => {
   // Traefik serves its self-signed default certificate (tls: {} and no certificate configured):
   // Chromium is told to trust exactly that key, as a browser trusts an mkcert certificate.
   const pin = await servedKeyPin(stack.websecurePort, PORTAL_HOST);
-  browser = await launchChromium(STEP_TIMEOUT, [`--ignore-certificate-errors-spki-list=${pin}`]);
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  await addVirtualAuthenticator(context, page);
+  ({ browser, context, page } = await openPasskeyBrowser(STEP_TIMEOUT, [
+    `--ignore-certificate-errors-spki-list=${pin}`,
+  ]));
 }, 60_000);
 
 afterAll(async () => {

@@ -9,13 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { mintEnrollment } from "../../src/webauthn/enrollment.ts";
-import {
-  addVirtualAuthenticator,
-  hasChromium,
-  launchChromium,
-  runCeremony,
-  submitForm,
-} from "../helpers/browser.ts";
+import { hasChromium, openPasskeyBrowser, runCeremony, submitForm } from "../helpers/browser.ts";
 import { checkPage, watchCspViolations } from "../helpers/page-checks.ts";
 import { signIn } from "../helpers/vigil.ts";
 import { APP_HOST, forwardAuthHeaders, type Portal, startPortal } from "../portal/harness.ts";
@@ -32,12 +26,8 @@ describe.skipIf(!hasChromium())("admin console", () => {
 
   beforeAll(async () => {
     portal = await startPortal();
-    browser = await launchChromium(STEP_TIMEOUT);
-    context = await browser.newContext();
-    page = await context.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT);
+    ({ browser, context, page } = await openPasskeyBrowser(STEP_TIMEOUT));
     cspRefusals = watchCspViolations(page);
-    await addVirtualAuthenticator(context, page);
   }, 60_000);
 
   afterAll(async () => {
