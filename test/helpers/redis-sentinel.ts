@@ -5,15 +5,12 @@
  * in a few seconds. Every process is killed by stop().
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
 import { freeLoopbackPort } from "./free-port.ts";
-
-const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
-const START_TIMEOUT_MS = 5_000;
+import { launchRedisServer } from "./redis-server.ts";
 
 export interface RedisNode {
   port: number;
@@ -35,7 +32,7 @@ export async function spawnRedisNode(args: readonly string[], port?: number): Pr
   const nodePort = port ?? (await freeLoopbackPort());
   const dir = mkdtempSync(join(tmpdir(), "vigil-redis-node-"));
   const argv = [...args, "--port", String(nodePort), "--bind", "127.0.0.1", "--dir", dir, "--logfile", ""];
-  let child: Subprocess | undefined = await launch(argv, nodePort);
+  let child: Subprocess | undefined = await launchRedisServer(argv, nodePort);
   const kill = async () => {
     const running = child;
     child = undefined;
@@ -51,7 +48,7 @@ export async function spawnRedisNode(args: readonly string[], port?: number): Pr
       rmSync(dir, { recursive: true, force: true });
     },
     async start(extra = []) {
-      if (child === undefined) child = await launch([...argv, ...extra], nodePort);
+      if (child === undefined) child = await launchRedisServer([...argv, ...extra], nodePort);
     },
     pause: () => child?.kill("SIGSTOP"),
     resume: () => child?.kill("SIGCONT"),
@@ -199,33 +196,4 @@ async function waitForSentinelsToSee(set: SentinelSet): Promise<void> {
     await Bun.sleep(100);
   }
   throw new Error("the sentinels did not discover the replica and each other within 15 s");
-}
-
-async function launch(argv: string[], port: number): Promise<Subprocess> {
-  const child = Bun.spawn([REDIS_SERVER, ...argv], { stdout: "ignore", stderr: "pipe" });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      const stderr = await new Response(child.stderr).text();
-      throw new Error(`redis-server exited with ${child.exitCode}: ${stderr.trim()}`);
-    }
-    if (await answersPing(port)) return child;
-    await Bun.sleep(20);
-  }
-  child.kill("SIGKILL");
-  throw new Error(`redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms`);
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("error", () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
-  });
 }

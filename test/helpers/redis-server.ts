@@ -84,9 +84,8 @@ async function spawnRedis(port: number): Promise<RedisHandle> {
 }
 
 async function launch(port: number, dir: string): Promise<Subprocess> {
-  const child = Bun.spawn(
+  return launchRedisServer(
     [
-      REDIS_SERVER,
       "--port",
       String(port),
       "--bind",
@@ -102,8 +101,13 @@ async function launch(port: number, dir: string): Promise<Subprocess> {
       "--loglevel",
       "warning",
     ],
-    { stdout: "ignore", stderr: "pipe" },
+    port,
   );
+}
+
+/** Starts `redis-server argv…` and resolves once it answers PING on `port` (throws if it exits or stays silent). */
+export async function launchRedisServer(argv: string[], port: number): Promise<Subprocess> {
+  const child = Bun.spawn([REDIS_SERVER, ...argv], { stdout: "ignore", stderr: "pipe" });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
