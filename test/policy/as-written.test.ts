@@ -6,40 +6,10 @@
  * usual. With path_parameters: strip (backends that normalise as Tomcat does) only the normalised
  * reading counts. Real HTTP, real Redis.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startVigil, type TestVigil } from "../helpers/vigil.ts";
+import { describe, expect, test } from "bun:test";
+import { auth, strip, usePathModes, reject as vigil } from "./path-modes.ts";
 
-const POLICY = `
-rules:
-  - { name: public, paths: ["/public/**"], action: bypass }
-  - { name: admin, paths: ["/admin/**"], action: deny }
-  - { name: app, action: authenticated }
-default: deny
-`;
-
-let vigil: TestVigil;
-let strip: TestVigil;
-
-beforeAll(async () => {
-  vigil = await startVigil({ policyText: POLICY });
-  strip = await startVigil({ policyText: `path_parameters: strip\n${POLICY}`, store: "memory" });
-});
-afterAll(async () => {
-  await vigil?.close();
-  await strip?.close();
-});
-
-const auth = (target: TestVigil, uri: string) =>
-  fetch(`${target.url}/auth`, {
-    redirect: "manual",
-    headers: {
-      "X-Forwarded-Method": "GET",
-      "X-Forwarded-Proto": "https",
-      "X-Forwarded-Host": "app.example.com",
-      "X-Forwarded-Uri": uri,
-      Accept: "application/json",
-    },
-  });
+usePathModes();
 
 describe("the path as written and the normalised path", () => {
   test.each([

@@ -9,41 +9,11 @@
  *   `/admin/public/x` to RFC 3986 and WHATWG URL readers (Bun, Node, Deno).
  * Real HTTP, real Redis.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { requestPath } from "../../src/policy/request-path.ts";
-import { startVigil, type TestVigil } from "../helpers/vigil.ts";
+import { auth, reject, strip, usePathModes } from "./path-modes.ts";
 
-const POLICY = `
-rules:
-  - { name: public, paths: ["/public/**"], action: bypass }
-  - { name: admin, paths: ["/admin/**"], action: deny }
-  - { name: app, action: authenticated }
-default: deny
-`;
-
-let reject: TestVigil;
-let strip: TestVigil;
-
-beforeAll(async () => {
-  reject = await startVigil({ policyText: POLICY });
-  strip = await startVigil({ policyText: `path_parameters: strip\n${POLICY}`, store: "memory" });
-});
-afterAll(async () => {
-  await reject?.close();
-  await strip?.close();
-});
-
-const auth = (vigil: TestVigil, uri: string) =>
-  fetch(`${vigil.url}/auth`, {
-    redirect: "manual",
-    headers: {
-      "X-Forwarded-Method": "GET",
-      "X-Forwarded-Proto": "https",
-      "X-Forwarded-Host": "app.example.com",
-      "X-Forwarded-Uri": uri,
-      Accept: "application/json",
-    },
-  });
+usePathModes();
 
 const DOT_PATHS = [
   "/admin/../public/x",
