@@ -1,6 +1,6 @@
 /**
  * createApp(deps): the HTTP surface. Transport only: every route delegates to a module that owns
- * its concern. The client's socket address arrives as the `peer` binding (see main.ts).
+ * its concern. The client's socket address arrives as the `peer` binding (see server.ts).
  *
  * createVigilFetch(deps) is what the server runs: the same app, with GET /auth (the decision
  * path, the only hot route) answered before Hono's router and context objects are built. Both

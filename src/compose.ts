@@ -1,6 +1,6 @@
 /**
  * Composition: the running parts of Vigil built from its config — stores, policy, IP lists and the
- * app's dependencies. main.ts runs exactly this; the tests' in-process Vigil (test/helpers/vigil.ts)
+ * app's dependencies. server.ts runs exactly this; the tests' in-process Vigil (test/helpers/vigil.ts)
  * builds itself from the same functions, with only what a test controls overridden.
  */
 import { Cluster } from "ioredis";
@@ -136,7 +136,7 @@ export interface AppParts {
   oidc?: OidcProviders | undefined;
 }
 
-/** The app's dependencies from the config and its parts: what main.ts serves with. */
+/** The app's dependencies from the config and its parts: what server.ts serves with. */
 export function composeDeps(config: Config, parts: AppParts): AppDeps {
   const { logger } = parts;
   const trusted = CidrSet.parse(config.trusted_proxies);

@@ -212,7 +212,7 @@ export interface AuditLog {
   recent(limit: number): Promise<AuditRecord[]>;
 }
 
-/** Everything stateful, as one bundle built once in main.ts. */
+/** Everything stateful, as one bundle built once in server.ts. */
 export interface Stores {
   decisions: DecisionStateReader;
   sessions: SessionStore;

@@ -1,7 +1,7 @@
 /**
  * Environment the Vigil process should be started with. The runtime reads it before any of
  * Vigil's code runs, so it cannot be set from here: `bun start` (package.json) and the Dockerfile
- * set it, bench/ starts Vigil with it, and main.ts warns when a process runs without it.
+ * set it, bench/ starts Vigil with it, and server.ts warns when a process runs without it.
  *
  * MIMALLOC_PURGE_HOLES=0: Bun's allocator (its mimalloc build) otherwise keeps handing free ranges
  * inside its pages back to the kernel (`purge_holes`). Vigil's per-request garbage is freed in bulk

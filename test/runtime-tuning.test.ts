@@ -1,7 +1,7 @@
 /**
  * Vigil's runtime env (src/runtime-tuning.ts) must reach the runtime: each MIMALLOC_ setting is one
  * the running Bun's allocator knows and applies (a Bun upgrade that renamed an option would
- * otherwise drop it silently), and main.ts can tell when a process was started without it.
+ * otherwise drop it silently), and server.ts can tell when a process was started without it.
  */
 import { expect, test } from "bun:test";
 import { missingRuntimeEnv, RUNTIME_ENV } from "../src/runtime-tuning.ts";
@@ -52,7 +52,7 @@ test("a Vigil process started without the runtime env logs a warning naming it; 
           .logLines()
           .filter((line) => line.startsWith("{"))
           .map((line) => JSON.parse(line) as { msg?: string; missing?: string[] });
-      // main.ts logs the warning before "vigil listening", on the same stream.
+      // server.ts logs the warning before "vigil listening", on the same stream.
       for (let i = 0; i < 100 && !parsed().some((line) => line.msg === "vigil listening"); i++) {
         await Bun.sleep(20);
       }
@@ -64,8 +64,9 @@ test("a Vigil process started without the runtime env logs a warning naming it; 
   };
   // The helper starts Vigil as `bun start` does; undo each setting to see the warning.
   const undone = Object.fromEntries(Object.keys(RUNTIME_ENV).map((name) => [name, "1"]));
-  const untuned = await warnings(undone);
+  const [untuned, tuned] = await Promise.all([warnings(undone), warnings({})]);
   expect(untuned).toHaveLength(1);
   expect(untuned[0]!.missing).toEqual(missingRuntimeEnv(undone));
-  expect(await warnings({})).toEqual([]);
-});
+  expect(tuned).toEqual([]);
+  // Two Vigil processes start from scratch: on a loaded machine that takes more than the default.
+}, 30_000);

@@ -2,7 +2,7 @@
 import type { OidcProviders } from "../oidc/providers.ts";
 import type { ForwardAuthDeps } from "./forward-auth/handler.ts";
 
-/** Hono's environment: the client's socket address arrives as the `peer` binding (see main.ts). */
+/** Hono's environment: the client's socket address arrives as the `peer` binding (see server.ts). */
 export type AppEnv = { Bindings: { peer: string } };
 
 /** Everything the routes need; the decision path's dependencies are the widest set. */

@@ -159,7 +159,7 @@ async function firstAdminPending(deps: BootstrapDeps): Promise<boolean> {
 
 /**
  * Start: while the first admin has no passkey, mints a one-time first-admin enrollment link and
- * hands it to `print` (stdout in main.ts). The link is a secret: it must never go to the logger.
+ * hands it to `print` (stdout in server.ts). The link is a secret: it must never go to the logger.
  * Returns the minted link, or undefined when there is nothing to bootstrap.
  */
 export async function bootstrapFirstAdmin(

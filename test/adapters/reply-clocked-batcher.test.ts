@@ -127,9 +127,9 @@ test("a command held behind commands that already timed out still times out on i
   // The first call times out but stays in ioredis's queue until its late reply: the connection
   // now looks busy, so the next call is held, and no reply will come to send it.
   await expect(batcher.send("echo", ["first"])).rejects.toThrow("Command timed out");
-  const started = performance.now();
+  // Held with no watchdog of its own, it would leave with the first call's late reply and be
+  // answered "held" once the pause ends; only its own timeout rejects it.
   await expect(batcher.send("echo", ["held"])).rejects.toThrow("Command timed out");
-  expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 300);
   await Bun.sleep(1_300);
   expect(await batcher.send("echo", ["after"])).toBe("after");
 });

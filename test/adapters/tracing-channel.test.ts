@@ -13,7 +13,7 @@ let redis: RedisHandle;
 let client: Redis;
 
 beforeAll(async () => {
-  ensureTracingHasSubscribers(); // as main.ts does at start
+  ensureTracingHasSubscribers(); // as server.ts does at start
   redis = await startRedis();
   client = createRedisClient(redis.url, { commandTimeoutMs: 500 });
   await waitForRedis(client, 5_000);

@@ -48,6 +48,25 @@ export interface TestIdpOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What a browser would post on an IdP page whose HTML is `html`: the login form filled in as
+ * `user` claiming `acr`, or the consent form's "Allow"; undefined on any other page. The same
+ * steps as `signInWith`, for a client without a renderer (test/helpers/cookie-agent.ts).
+ */
+export function idpFormAnswer(
+  html: string,
+  user: IdpUserSpec,
+  acr: "pwd" | "mfa" = "pwd",
+): { action: string; body: URLSearchParams } | undefined {
+  const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1]?.replaceAll("&amp;", "&");
+  if (action === undefined) return undefined;
+  if (html.includes('id="idp-login"')) {
+    return { action, body: new URLSearchParams({ username: user.username, password: user.password, acr }) };
+  }
+  if (html.includes('id="idp-allow"')) return { action, body: new URLSearchParams() };
+  return undefined;
+}
+
 /** A confidential client with back-channel logout, as Vigil registers itself at an IdP. */
 export function testClient(options: {
   clientId?: string;

@@ -1,5 +1,5 @@
 /**
- * An in-process Vigil on a free port, built from main.ts's own composition (src/compose.ts) with
+ * An in-process Vigil on a free port, built from server.ts's own composition (src/compose.ts) with
  * the pieces a test controls: config overrides, policy text, a clock, dependency overrides, and a
  * real Redis (a throwaway redis-server unless given one) or the memory store when asked.
  */
@@ -101,7 +101,7 @@ async function wire(
     redis: { ...resolved.redis, url: redisUrl },
   };
 
-  // The parts main.ts builds, from the same functions (src/compose.ts).
+  // The parts server.ts builds, from the same functions (src/compose.ts).
   const logger = createLogger(process.env.VIGIL_TEST_LOG_LEVEL ?? "silent");
   const metrics = createMetrics({ defaultMetrics: false });
   const stores = await createStores(config, logger, metrics, {
@@ -120,7 +120,7 @@ async function wire(
     clock: () => clock.now,
     ...options.deps,
   };
-  // The server's own fetch (main.ts): /auth on the fast path, the rest through Hono.
+  // The server's own fetch (server.ts): /auth on the fast path, the rest through Hono.
   serve(createVigilFetch(deps));
   return {
     url: `http://127.0.0.1:${port}`,

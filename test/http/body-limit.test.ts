@@ -129,7 +129,7 @@ describe("a real Vigil process (main.ts)", () => {
       expect(answer.status).toBe(413);
       expect(answer.sentBeforeAnswer).toBeLessThan(total / 4);
       expect(rssMiB(vigil.pid) - before).toBeLessThan(40);
-      // Bun.serve's own limit, set by main.ts, for a route that never reads its body.
+      // Bun.serve's own limit, set by server.ts, for a route that never reads its body.
       const auth = await fetch(`${vigil.url}/auth`, {
         method: "POST",
         headers: { "x-forwarded-host": "app.localhost", "x-forwarded-uri": "/" },

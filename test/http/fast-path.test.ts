@@ -1,5 +1,5 @@
 /**
- * /auth answered before Hono (createVigilFetch, what main.ts serves): which URLs take the fast
+ * /auth answered before Hono (createVigilFetch, what server.ts serves): which URLs take the fast
  * path, and that it answers exactly as the Hono route does, failing closed on an error.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

@@ -1,22 +1,21 @@
 /**
- * What the OIDC attack files share: one real IdP, two Vigil replicas and Chromium per file, and
- * the steps of an attack: sign in at the IdP for real, capture the callback the browser would
- * follow, and deliver it (as is, altered, or twice) with the browser's flow cookie.
+ * What the OIDC attack files share: one real IdP and two Vigil replicas per file, and the steps of
+ * an attack: sign in at the IdP for real, capture the callback the browser would follow, and
+ * deliver it (as is, altered, or twice) with the browser's flow cookie. The sign-in walks the IdP's
+ * redirects and forms with a cookie-keeping HTTP client; the browser journey itself
+ * (journey.test.ts) runs in Chromium.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.ts";
-import type { IdpUserSpec } from "../helpers/oidc-idp.ts";
+import { CookieAgent } from "../helpers/cookie-agent.ts";
+import { type IdpUserSpec, idpFormAnswer } from "../helpers/oidc-idp.ts";
 import { APP_HOST, type OidcStack, startOidcStack } from "./harness.ts";
 
-export const STEP_TIMEOUT = 15_000;
 export const APP = `http://${APP_HOST}/reports`;
 
-/** The stack and browser of the running file (set by useAttackStack's beforeAll). */
+/** The stack of the running file (set by useAttackStack's beforeAll). */
 export let stack: OidcStack;
-export let browser: Browser;
 
-/** Starts the IdP, two replicas and Chromium before the calling file's tests; stops them after. */
+/** Starts the IdP and two replicas before the calling file's tests; stops them after. */
 export function useAttackStack(): void {
   beforeAll(async () => {
     stack = await startOidcStack({
@@ -29,61 +28,57 @@ export function useAttackStack(): void {
       // Every test starts flows from 127.0.0.1: lift the per-address start limit for this file.
       config: { regulation: { max_starts: 10_000 } },
     });
-    browser = await launchChromium(STEP_TIMEOUT);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => {});
     await stack?.close();
   });
 }
 
 export interface Captured {
-  /** The callback URL the IdP sent the browser to (never loaded by the browser). */
+  /** The callback URL the IdP sent the browser to (not followed). */
   callback: URL;
   /** The browser's vigil_oidc flow cookie. */
   flowCookie: string;
-  context: BrowserContext;
-  page: Page;
+  /** The browser: its cookies at Vigil and at the IdP (an IdP session included). */
+  agent: CookieAgent;
 }
 
-/** A fresh browser: signs in at the IdP through `provider` and stops at the callback. */
+/** Redirects and form posts before a sign-in is given up as stuck. */
+const MAX_STEPS = 20;
+
+/** A browser (fresh unless given): signs in at the IdP through `provider` and stops at the callback. */
 export async function untilCallback(
   provider: string,
   user: IdpUserSpec,
-  options: { acr?: "pwd" | "mfa"; path?: string; context?: BrowserContext; cookie?: string } = {},
+  options: { acr?: "pwd" | "mfa"; path?: string; agent?: CookieAgent; cookie?: string } = {},
 ): Promise<Captured> {
-  const context = options.context ?? (await browser.newContext());
-  if (options.cookie) {
-    await context.addCookies([{ name: "vigil_session", value: options.cookie, url: stack.origin }]);
+  const agent = options.agent ?? new CookieAgent();
+  if (options.cookie) agent.setCookie(stack.origin, "vigil_session", options.cookie);
+  const callbackPrefix = `${stack.origin}/oidc/${provider}/callback`;
+  let url = new URL(options.path ?? `/oidc/${provider}/login?rd=${encodeURIComponent(APP)}`, stack.origin);
+  let response = await agent.fetch(url);
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const location = response.headers.get("location");
+    if (location !== null) {
+      const next = new URL(location, url);
+      if (next.href.startsWith(callbackPrefix)) {
+        const flowCookie = agent.cookie(`${stack.origin}/oidc/${provider}/callback`, "vigil_oidc") ?? "";
+        return { callback: next, flowCookie, agent };
+      }
+      url = next;
+      response = await agent.fetch(url);
+      continue;
+    }
+    const html = await response.text();
+    const answer = idpFormAnswer(html, user, options.acr ?? "pwd");
+    if (answer === undefined) {
+      throw new Error(`sign-in stuck at ${url} (${response.status}): ${html.slice(0, 400)}`);
+    }
+    url = new URL(answer.action, url);
+    response = await agent.fetch(url, { method: "POST", body: answer.body });
   }
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  let resolveCallback: (url: URL) => void = () => {};
-  const captured = new Promise<URL>((resolve) => {
-    resolveCallback = resolve;
-  });
-  // Playwright's page.route does not see redirect hops; the DevTools Fetch domain does.
-  const cdp = await context.newCDPSession(page);
-  cdp.on("Fetch.requestPaused", (event: { requestId: string; request: { url: string } }) => {
-    resolveCallback(new URL(event.request.url));
-    void cdp.send("Fetch.failRequest", { requestId: event.requestId, errorReason: "Aborted" });
-  });
-  await cdp.send("Fetch.enable", {
-    patterns: [{ urlPattern: `${stack.origin}/oidc/${provider}/callback*`, requestStage: "Request" }],
-  });
-  const path = options.path ?? `/oidc/${provider}/login?rd=${encodeURIComponent(APP)}`;
-  await page.goto(`${stack.origin}${path}`).catch(() => {});
-  const login = page.locator("input[name=username]");
-  const atLogin = await Promise.race([
-    captured.then(() => false),
-    login.waitFor({ state: "visible" }).then(() => true),
-  ]);
-  if (atLogin) await stack.idp.signInWith(page, user, options.acr ?? "pwd");
-  const callback = await captured;
-  const cookies = await context.cookies(`${stack.origin}/oidc/`);
-  const flowCookie = cookies.find((c) => c.name === "vigil_oidc")?.value ?? "";
-  return { callback, flowCookie, context, page };
+  throw new Error(`sign-in did not reach ${callbackPrefix} in ${MAX_STEPS} steps`);
 }
 
 /** Delivers a callback to replica A as the browser would (with its flow cookie). */

@@ -4,11 +4,10 @@
  * Vigil user. Every refusal must leave no session behind.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { BrowserContext } from "playwright-core";
+import type { CookieAgent } from "../helpers/cookie-agent.ts";
 import { signIn } from "../helpers/vigil.ts";
 import {
   APP,
-  browser,
   deliver,
   expectRefused,
   sessionCookieOf,
@@ -19,31 +18,28 @@ import {
 } from "./attack-kit.ts";
 import { ALICE, APP_HOST, authAs, ERIN, MALLORY, PROVIDER_ID, TRENT } from "./harness.ts";
 
-// A real IdP, Vigil replicas and Chromium: more time per test and hook than the suite's default.
+// A real IdP and two Vigil replicas: more time per test and hook than the suite's default.
 setDefaultTimeout(30_000);
 
 useAttackStack();
 
 describe("admission rules", () => {
   test("an email domain outside allowed_domains is refused", async () => {
-    const { callback, flowCookie, context } = await untilCallback("domains", MALLORY);
+    const { callback, flowCookie } = await untilCallback("domains", MALLORY);
     await expectRefused(await deliver(callback, flowCookie), 403, "domain_not_allowed");
     expect(await sessionsOf("mallory")).toBe(0);
-    await context.close();
   }, 60_000);
 
   test("an IdP account outside allowed_groups is refused", async () => {
-    const { callback, flowCookie, context } = await untilCallback("groups", MALLORY);
+    const { callback, flowCookie } = await untilCallback("groups", MALLORY);
     await expectRefused(await deliver(callback, flowCookie), 403, "group_not_allowed");
-    await context.close();
   }, 60_000);
 
   test("provisioning: existing refuses a user Vigil does not know, and creates none", async () => {
     await stack.a.stores.users.delete("mallory");
-    const { callback, flowCookie, context } = await untilCallback("existing", MALLORY);
+    const { callback, flowCookie } = await untilCallback("existing", MALLORY);
     await expectRefused(await deliver(callback, flowCookie), 403, "unknown_user");
     expect(await stack.a.stores.users.get("mallory")).toBeUndefined();
-    await context.close();
   }, 60_000);
 
   test("a suspended user is refused", async () => {
@@ -54,31 +50,30 @@ describe("admission rules", () => {
       groups: [],
       createdAt: 0,
     });
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, MALLORY);
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, MALLORY);
     await expectRefused(await deliver(callback, flowCookie), 403, "account_inactive");
     await stack.a.stores.users.delete("mallory");
-    await context.close();
   }, 60_000);
 });
 
 describe("step-up through the IdP", () => {
-  async function signedInAlice(): Promise<{ token: string; context: BrowserContext }> {
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+  async function signedInAlice(): Promise<{ token: string; agent: CookieAgent }> {
+    const { callback, flowCookie, agent } = await untilCallback(PROVIDER_ID, ALICE);
     const response = await deliver(callback, flowCookie);
     const token = sessionCookieOf(response);
     if (token === undefined) throw new Error("sign-in failed");
-    await context.addCookies([{ name: "vigil_session", value: token, url: stack.origin }]);
-    return { token, context };
+    agent.setCookie(stack.origin, "vigil_session", token);
+    return { token, agent };
   }
   const stepUpPath = `/oidc/${PROVIDER_ID}/login?stepup=1&rd=${encodeURIComponent(APP)}`;
   const ADMIN = `http://${APP_HOST}/admin/x`;
 
   test("an acr weaker than asked (pwd when mfa was asked) does not upgrade the session", async () => {
-    const { token, context } = await signedInAlice();
+    const { token, agent } = await signedInAlice();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE, {
       acr: "pwd",
       path: stepUpPath,
-      context,
+      agent,
     });
     await expectRefused(
       await deliver(callback, flowCookie, { cookie: `vigil_session=${token}` }),
@@ -86,15 +81,14 @@ describe("step-up through the IdP", () => {
       "acr_not_satisfied",
     );
     expect((await authAs(stack.a, ADMIN, token)).status).toBe(302); // still asked to step up
-    await context.close();
   }, 60_000);
 
   test("an auth_time older than the step-up (the IdP did not re-authenticate) does not upgrade it", async () => {
-    const { token, context } = await signedInAlice();
+    const { token, agent } = await signedInAlice();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE, {
       acr: "mfa",
       path: stepUpPath,
-      context,
+      agent,
     });
     await stack.idp.tamperNextIdToken({ claims: { auth_time: Math.floor(Date.now() / 1000) - 3600 } });
     await expectRefused(
@@ -103,16 +97,15 @@ describe("step-up through the IdP", () => {
       "auth_time_stale",
     );
     expect((await authAs(stack.a, ADMIN, token)).status).toBe(302);
-    await context.close();
   }, 60_000);
 
   test("a step-up answered by another IdP account is refused", async () => {
-    const { token, context } = await signedInAlice();
-    await context.clearCookies();
+    const { token, agent } = await signedInAlice();
+    agent.clearCookies();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, MALLORY, {
       acr: "mfa",
       path: stepUpPath,
-      context,
+      agent,
       cookie: token,
     });
     await expectRefused(
@@ -121,17 +114,14 @@ describe("step-up through the IdP", () => {
       "different_user",
     );
     expect((await authAs(stack.a, ADMIN, token)).status).toBe(302);
-    await context.close();
   }, 60_000);
 
   test("a passkey session is not stepped up by an IdP account never linked to its user", async () => {
     // erin exists in Vigil with a passkey session only; the IdP has an account named "erin" too.
     const { token } = await signIn(stack.a.stores, { id: "erin" }, Date.now());
-    const context = await browser.newContext();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ERIN, {
       acr: "mfa",
       path: stepUpPath,
-      context,
       cookie: token,
     });
     await expectRefused(
@@ -141,11 +131,10 @@ describe("step-up through the IdP", () => {
     );
     expect((await authAs(stack.a, ADMIN, token)).status).toBe(302);
     expect(await stack.a.stores.federation.userOfSubject(PROVIDER_ID, ERIN.sub)).toBeUndefined();
-    await context.close();
   }, 60_000);
 
   test("a rule with via: [idp] sends the browser to a step-up page offering only the IdP", async () => {
-    const { token, context } = await signedInAlice();
+    const { token } = await signedInAlice();
     const challenge = await authAs(stack.a, `http://${APP_HOST}/sso-only/x`, token);
     expect(challenge.status).toBe(302);
     const location = new URL(challenge.headers.get("location") ?? "");
@@ -156,15 +145,14 @@ describe("step-up through the IdP", () => {
     const html = await page.text();
     expect(html).toContain(`data-provider="${PROVIDER_ID}"`);
     expect(html).not.toContain('id="start"');
-    await context.close();
   }, 60_000);
 
   test("the asked acr and a fresh auth_time upgrade it (control)", async () => {
-    const { token, context } = await signedInAlice();
+    const { token, agent } = await signedInAlice();
     const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE, {
       acr: "mfa",
       path: stepUpPath,
-      context,
+      agent,
     });
     const response = await deliver(callback, flowCookie, { cookie: `vigil_session=${token}` });
     expect(response.status).toBe(302);
@@ -172,7 +160,6 @@ describe("step-up through the IdP", () => {
     const allowed = await authAs(stack.a, ADMIN, stepped);
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get("x-auth-acr")).toBe("mfa");
-    await context.close();
   }, 60_000);
 });
 
@@ -181,16 +168,14 @@ describe("account linking", () => {
     // alice signs in once: her Vigil user is now linked to ALICE.sub.
     const own = await untilCallback(PROVIDER_ID, ALICE);
     expect((await deliver(own.callback, own.flowCookie)).status).toBe(302);
-    await own.context.close();
     // An IdP account renamed to "alice" later is not her (an account no other test links, so the
     // answer does not depend on which tests ran before).
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, TRENT);
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, TRENT);
     // Trent's token, re-signed by the IdP with preferred_username "alice": a rename at the IdP.
     await stack.idp.tamperNextIdToken({ claims: { preferred_username: "alice" } });
     const before = await sessionsOf("alice");
     await expectRefused(await deliver(callback, flowCookie), 403, "user_taken");
     expect(await sessionsOf("alice")).toBe(before);
-    await context.close();
   }, 60_000);
 });
 
@@ -198,12 +183,10 @@ describe("account linking, the other way", () => {
   test("a linked IdP account renamed to a new name creates no user and no session", async () => {
     const own = await untilCallback(PROVIDER_ID, ALICE);
     expect((await deliver(own.callback, own.flowCookie)).status).toBe(302);
-    await own.context.close();
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE);
     // ALICE's own account, now carrying another user name at the IdP (jit would create it).
     await stack.idp.tamperNextIdToken({ claims: { preferred_username: "alice-renamed" } });
     await expectRefused(await deliver(callback, flowCookie), 403, "subject_taken");
     expect(await stack.a.stores.users.get("alice-renamed")).toBeUndefined();
-    await context.close();
   }, 60_000);
 });

@@ -18,26 +18,24 @@ import {
 } from "./attack-kit.ts";
 import { ALICE, authAs, MALLORY, PROVIDER_ID, startOidcStack } from "./harness.ts";
 
-// A real IdP, Vigil replicas and Chromium: more time per test and hook than the suite's default.
+// A real IdP and two Vigil replicas: more time per test and hook than the suite's default.
 setDefaultTimeout(30_000);
 
 useAttackStack();
 
 describe("the flow's edges", () => {
   test("an rd off the known hosts falls back to the portal", async () => {
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE, {
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE, {
       path: `/oidc/${PROVIDER_ID}/login?rd=${encodeURIComponent("https://evil.example/steal")}`,
     });
     const response = await deliver(callback, flowCookie);
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toBe(`${stack.origin}/`);
-    await context.close();
   }, 60_000);
 
   test("adding a passkey without a link needs a fresh IdP sign-in and a same-origin form", async () => {
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE);
     const token = sessionCookieOf(await deliver(callback, flowCookie)) ?? "";
-    await context.close();
     const add = (origin: string) =>
       fetch(`${stack.a.url}/oidc/passkey`, {
         method: "POST",
@@ -79,9 +77,8 @@ describe("back-channel logout", () => {
     });
 
   async function signedIn(): Promise<{ token: string; sid: string }> {
-    const { callback, flowCookie, context } = await untilCallback(PROVIDER_ID, ALICE);
+    const { callback, flowCookie } = await untilCallback(PROVIDER_ID, ALICE);
     const token = sessionCookieOf(await deliver(callback, flowCookie));
-    await context.close();
     if (token === undefined) throw new Error("sign-in failed");
     const session = await stack.a.stores.sessions.get(sessionIdFromToken(token));
     return { token, sid: session?.federation?.sid ?? "" };
@@ -187,8 +184,6 @@ describe("the IdP down", () => {
       expect(((await api.json()) as { error: string }).error).toBe("provider_unavailable");
       expect(await sessionsOf("mallory")).toBe(0);
     } finally {
-      await first.context.close();
-      await second.context.close();
       await stack.restartIdp();
     }
   }, 60_000);

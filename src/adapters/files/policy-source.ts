@@ -1,5 +1,5 @@
 /**
- * Holds the live policy and reloads it when the file changes (or on SIGHUP, wired in main.ts).
+ * Holds the live policy and reloads it when the file changes (or on SIGHUP, wired in server.ts).
  * A file that fails to parse or compile is refused: the error is logged and counted, and the
  * previous policy keeps serving. At start a bad file is fatal (the caller lets it throw). An empty
  * file is a bad file: a truncated write must not become "no rules, deny everything".

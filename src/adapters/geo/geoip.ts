@@ -1,7 +1,7 @@
 /**
  * Country and approximate location of a client address, from geoip-lite's bundled GeoLite data.
  * Importing this module loads the whole database synchronously (~100 MB, once per process), so
- * only main.ts and the CLI import it; the pure risk core receives the GeoPoint instead.
+ * only the composition (compose.ts) and the CLI import it; the pure risk core receives the GeoPoint instead.
  */
 import geoip from "geoip-lite";
 import { formatIp, isPrivateOrReserved, parseIp } from "../../net/ip.ts";

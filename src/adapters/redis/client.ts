@@ -161,7 +161,7 @@ export async function clusterModeRefusal(client: RedisClient): Promise<string | 
 
 /**
  * Resolves once the client can take commands. With the offline queue off, commands issued before
- * the first connection is ready are refused, so main.ts (and tests) wait for this at start.
+ * the first connection is ready are refused, so server.ts (and tests) wait for this at start.
  */
 export function waitForRedis(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();

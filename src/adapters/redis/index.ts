@@ -1,6 +1,6 @@
 /**
  * The Redis state adapter: every port of src/ports.ts over one shared ioredis client (see
- * client.ts for the fail-closed tuning). Build once in main.ts:
+ * client.ts for the fail-closed tuning). Build once in server.ts:
  *   const client = createRedisClient(url, { commandTimeoutMs }); await waitForRedis(client, 5000);
  *   const stores = createRedisStores(client, config.redis.prefix, { writeClient });
  * Security writes (sessions, users, passkeys) are confirmed on replicas (write-confirmation.ts)
@@ -59,9 +59,9 @@ export interface RedisStoreOptions {
    */
   writeClient?: Redis | Cluster;
   writeConfirmation?: WriteConfirmationSettings;
-  /** A security write found its connection on a non-primary (logged by main.ts). */
+  /** A security write found its connection on a non-primary (logged by server.ts). */
   onDemoted?: (role: string) => void;
-  /** Each security write's confirmation outcome (counted by main.ts). */
+  /** Each security write's confirmation outcome (counted by server.ts). */
   onConfirmation?: (result: "confirmed" | "not_confirmed") => void;
 }
 

@@ -4,7 +4,7 @@
  * command with nobody listening: it builds a context (the arguments copied and stringified) and
  * wraps the reply in an extra promise, on the decision path. This defines the property as Node
  * does (true when any of the five sub-channels has a subscriber), only where it is missing, so a
- * real tracer (e.g. OpenTelemetry) subscribing still sees every command. main.ts calls it once at
+ * real tracer (e.g. OpenTelemetry) subscribing still sees every command. server.ts calls it once at
  * start; it patches a global prototype, so nothing does it at import time.
  *
  * Remove it when Bun's TracingChannel has `hasSubscribers` (Node's since 22): from then on the

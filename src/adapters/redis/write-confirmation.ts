@@ -19,7 +19,7 @@
  * primary, one that never got the write, and WAIT there would confirm a state without it.
  * `track()` notes the connection before the write and `confirm()` refuses if it closed since.
  *
- * WAIT blocks its connection until it returns, so security writes use their own client (main.ts),
+ * WAIT blocks its connection until it returns, so security writes use their own client (server.ts),
  * never the one that carries decisions. `connectionFor(key)` picks the connection: the one write
  * connection on standalone and Sentinel, on Cluster the write client's connection to the master
  * that owns the key's slot (write-routing.ts), where WAIT covers the replicas of that slot.
