@@ -120,7 +120,8 @@ export function createCliContext(
       const cfg = getConfig();
       const store = await getStores();
       // The CLI's changes are audited like the API's: to stderr as log lines and to the shared trail.
-      const audit = createAuditTrail(store.audit, createLogger("info", process.stderr), cliActor(), Date.now);
+      const stderr = { write: (line: string) => io.err(line.trimEnd()) };
+      const audit = createAuditTrail(store.audit, createLogger("info", stderr), cliActor(), Date.now);
       return createAdminOperations({ stores: store, config: cfg, clock: Date.now, audit });
     },
     clock: Date.now,

@@ -1,11 +1,14 @@
-/** `bun src/cli.ts …` as a real process against a throwaway Redis; effects checked in the store. */
+/**
+ * The `vigil` CLI against a throwaway Redis, effects checked in the store: each command through
+ * src/cli.ts's own runCli (in this process), and the `bun src/cli.ts` process around it.
+ */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createRedisClient, createRedisStores, waitForRedis } from "../../src/adapters/redis/index.ts";
 import type { Stores } from "../../src/ports.ts";
 import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-server.ts";
-import { runCli, tempFile } from "../helpers/vigil-process.ts";
+import { runBun, runCli, tempFile } from "../helpers/vigil-process.ts";
 
-// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+// A test runs several commands against Redis, and the process test starts Bun itself.
 setDefaultTimeout(30_000);
 
 let redis: RedisHandle;
@@ -50,6 +53,20 @@ async function session(userId: string) {
 }
 
 describe("vigil CLI", () => {
+  test("the process: `bun src/cli.ts` prints runCli's lines on stdout and stderr and exits with its code", async () => {
+    const help = await runBun(["src/cli.ts", "help"], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toStartWith("usage: vigil <command>");
+    expect(help.stderr).toBe("");
+    const unknown = await runBun(["src/cli.ts", "frobnicate"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe("");
+    expect(unknown.stderr).toStartWith('vigil: unknown command "frobnicate"');
+    const missing = await runBun(["src/cli.ts", "revoke", "nobody"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("nobody");
+  });
+
   test("help lists the commands; unknown command → exit 2", async () => {
     const help = await cli("help");
     expect(help.code).toBe(0);

@@ -1,14 +1,15 @@
 /**
  * `vigil check` and the start validate with the same code: what one refuses the other refuses,
- * with exit 2 and a message naming the field or file, never a stack trace. Real processes
- * (`bun src/main.ts`, `bun src/cli.ts check`), no Redis needed: every case stops before it.
+ * with exit 2 and a message naming the field or file, never a stack trace. Each start is a real
+ * `bun src/main.ts` process; `vigil check` runs src/cli.ts's own runCli. No Redis needed: every
+ * case stops before it.
  */
 import { describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runBun, spawnVigilProcess } from "../helpers/vigil-process.ts";
+import { runBun, runCli, spawnVigilProcess } from "../helpers/vigil-process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-start-"));
 const file = (name: string, text: string) => {
@@ -24,9 +25,13 @@ const newcomerEnv = (env: Record<string, string>) => ({
   ...env,
 });
 
-/** Runs `bun …args` (a start or `vigil check`) in a newcomer's shell; a run that does not stop is killed. */
-const run = (args: string[], env: Record<string, string>) =>
-  runBun(args, newcomerEnv(env), { inheritVigilEnv: false });
+/** `bun src/main.ts` in a newcomer's shell; a start that does not stop is killed. */
+const start = (env: Record<string, string>) =>
+  runBun(["src/main.ts"], newcomerEnv(env), { inheritVigilEnv: false });
+
+/** `vigil check` (src/cli.ts's runCli, in this process) in a newcomer's shell. */
+const check = (env: Record<string, string>) =>
+  runCli(["check"], newcomerEnv(env), { inheritVigilEnv: false });
 
 const STACK_FRAME = /^\s+at\s/m;
 
@@ -151,44 +156,39 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     "%s",
     async (_name, envOf, message) => {
       const env = envOf();
-      const [start, check] = await Promise.all([
-        run(["src/main.ts"], env),
-        run(["src/cli.ts", "check"], env),
-      ]);
-      expect(start.code).toBe(2);
-      expect(start.stderr).toMatch(message);
-      expect(start.stderr).not.toMatch(STACK_FRAME);
-      expect(start.stdout).not.toContain("vigil listening");
-      expect(check.code).toBe(2);
-      expect(check.stderr).toMatch(message);
-      expect(check.stderr).not.toMatch(STACK_FRAME);
+      const [started, checked] = await Promise.all([start(env), check(env)]);
+      expect(started.code).toBe(2);
+      expect(started.stderr).toMatch(message);
+      expect(started.stderr).not.toMatch(STACK_FRAME);
+      expect(started.stdout).not.toContain("vigil listening");
+      expect(checked.code).toBe(2);
+      expect(checked.stderr).toMatch(message);
+      expect(checked.stderr).not.toMatch(STACK_FRAME);
     },
     30_000,
   );
 
   test("a redis+cluster:// URL with its seed nodes passes `vigil check`", async () => {
-    const check = await run(["src/cli.ts", "check"], {
-      REDIS_URL: "redis+cluster://127.0.0.1:1,127.0.0.1:2",
-    });
-    expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
-    expect(check.code).toBe(0);
+    const checked = await check({ REDIS_URL: "redis+cluster://127.0.0.1:1,127.0.0.1:2" });
+    expect(checked.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
+    expect(checked.code).toBe(0);
   }, 30_000);
 
   test("a valid static public key (JWK, and the same key as PEM) and a redis:// URL pass `vigil check`", async () => {
     const pem = signingKey.publicKey.export({ format: "pem", type: "spki" }).toString();
-    const check = await run(["src/cli.ts", "check"], {
+    const checked = await check({
       VIGIL_CONFIG: issuerWithKeys([publicJwk, pem]),
       REDIS_URL: "redis://127.0.0.1:1",
     });
-    expect(check.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
-    expect(check.code).toBe(0);
+    expect(checked.stderr).toBe("note: VIGIL_ADMIN_TOKEN is not set: the admin API answers 404\n");
+    expect(checked.code).toBe(0);
   }, 30_000);
 
   test("an intentionally empty policy (`rules: []`) passes both: the start listens", async () => {
     const env = { VIGIL_POLICY: file("no-rules.yaml", "rules: []\n"), VIGIL_LOG_LEVEL: "info" };
-    const check = await run(["src/cli.ts", "check"], env);
-    expect(check.code).toBe(0);
-    expect(check.stdout).toContain("0 rules");
+    const checked = await check(env);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toContain("0 rules");
 
     const vigil = await spawnVigilProcess(newcomerEnv(env), {
       readyPath: "/healthz",

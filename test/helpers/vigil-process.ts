@@ -2,12 +2,14 @@
  * Real Vigil processes for tests: every test that starts `bun src/main.ts` or `bun src/cli.ts`
  * goes through here. `spawnVigilProcess` starts a server on a free loopback port and waits until
  * it answers (for main.ts's own wiring, several replicas, or a process whose memory can be read
- * from /proc); `runBun` runs a command to its exit (the CLI, or a start that must refuse).
+ * from /proc); `runBun` runs a command to its exit (the CLI, or a start that must refuse);
+ * `runCli` runs the CLI's own entry function in this process, as `bun src/cli.ts` would.
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { runCli as runVigilCli } from "../../src/cli.ts";
 import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 import { freeLoopbackPort } from "./free-port.ts";
 
@@ -190,14 +192,26 @@ export async function runBun(
   return { code, stdout, stderr };
 }
 
-/** Runs `bun src/cli.ts …`: REDIS_URL, VIGIL_CONFIG and VIGIL_ADMIN_TOKEN only when `env` gives them. */
-export function runCli(args: string[], env: Record<string, string | undefined>): Promise<ExitedProcess> {
-  return runBun(["src/cli.ts", ...args], {
-    REDIS_URL: undefined,
-    VIGIL_CONFIG: undefined,
-    VIGIL_ADMIN_TOKEN: undefined,
-    ...env,
-  });
+/**
+ * Runs `vigil …` as `bun src/cli.ts …` would, in this process: src/cli.ts's own runCli with the
+ * runner's environment, REDIS_URL, VIGIL_CONFIG and VIGIL_ADMIN_TOKEN only when `env` gives them,
+ * and what it prints collected as the process's stdout and stderr. The process wrapper itself (exit
+ * code, streams) is tested through runBun in test/cli/cli.test.ts.
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  { inheritVigilEnv = true }: { inheritVigilEnv?: boolean } = {},
+): Promise<ExitedProcess> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io = {
+    out: (line: string) => stdout.push(`${line}\n`),
+    err: (line: string) => stderr.push(`${line}\n`),
+  };
+  const only = { REDIS_URL: undefined, VIGIL_CONFIG: undefined, VIGIL_ADMIN_TOKEN: undefined, ...env };
+  const code = await runVigilCli(args, io, { env: childEnv(only, inheritVigilEnv) });
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
 }
 
 /** Writes a temp file and returns its path. */
