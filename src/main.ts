@@ -1,14 +1,15 @@
 /**
- * `bun src/main.ts`: reads the config and checks the policy file with `vigil check`'s own code,
- * then loads the rest (server.ts) and serves. Invalid inputs stop the start at once with exit 2
- * and a message naming the field or file, before the composition (GeoIP's database among it) loads.
+ * `bun src/main.ts`: reads the config and checks the policy and IP list files with `vigil check`'s
+ * own code, then loads the rest (server.ts) and serves. Invalid inputs stop the start at once with
+ * exit 2 and a message naming the field or file, before the composition (GeoIP's database among
+ * it) loads.
  */
-import { readPolicyFile } from "./adapters/files/policy-source.ts";
+import { checkStartFiles } from "./adapters/files/start-files.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 
 try {
   const config = loadConfig();
-  readPolicyFile(config.policy_path, { defaultMaxAgeMs: config.stepup.default_max_age });
+  checkStartFiles(config);
   const { start } = await import("./server.ts");
   await start(config);
 } catch (error) {

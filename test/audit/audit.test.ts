@@ -14,7 +14,7 @@ import { type RedisHandle, startRedis, uniquePrefix } from "../helpers/redis-ser
 import { signIn, startVigil, type TestVigil } from "../helpers/vigil.ts";
 import { runCli, tempFile } from "../helpers/vigil-process.ts";
 
-// Each test runs the CLI as real processes, a second or more apiece on a busy machine.
+// Tests write hundreds of records to a real Redis and start an in-process Vigil.
 setDefaultTimeout(30_000);
 
 const TOKEN = "admin-token-for-tests-0123456789abcdef";
@@ -106,7 +106,9 @@ describe("admin changes are audited", () => {
     vigil.clock.now = 1_790_000_000_000;
     expect((await admin("GET", "/users")).status).toBe(200);
     expect((await admin("GET", "/users/bob/sessions")).status).toBe(200);
-    expect(await vigil.stores.audit.recent(10)).toEqual([]);
+    // The trail is shared with the CLI test: this test's records are the API's.
+    const apiRecords = async () => (await vigil.stores.audit.recent(20)).filter((r) => r.via === "api");
+    expect(await apiRecords()).toEqual([]);
 
     expect((await admin("POST", "/users/bob/suspend")).status).toBe(200);
     expect((await admin("PUT", "/users/bob/groups", { groups: ["staff", "finance"] })).status).toBe(200);
@@ -115,7 +117,7 @@ describe("admin changes are audited", () => {
     expect(minted.status).toBe(201);
     const { url } = (await minted.json()) as { url: string };
 
-    const records = await vigil.stores.audit.recent(10);
+    const records = await apiRecords();
     expect(records.map((r) => [r.action, r.target, r.result])).toEqual([
       ["mint_enrollment", "carol", "ok"],
       ["resume", "nobody", "user_not_found"],

@@ -64,7 +64,9 @@ describe("vigil CLI", () => {
     expect(unknown.stderr).toStartWith('vigil: unknown command "frobnicate"');
     const missing = await runBun(["src/cli.ts", "revoke", "nobody"], env);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("nobody");
+    expect(missing.stderr).toContain("vigil revoke: ");
+    // The refused change's audit line reaches the process's stderr too.
+    expect(missing.stderr).toMatch(/"audit":"change".*"target":"nobody"/);
   });
 
   test("help lists the commands; unknown command → exit 2", async () => {

@@ -149,6 +149,26 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     }),
     /events\.transmitters\.0\.keys\.keys\.0: .*EC/,
   ],
+  [
+    "a risk IP list file that does not exist",
+    () => ({
+      VIGIL_CONFIG: file(
+        "lists.yaml",
+        `risk:\n  ip_lists: [{ name: tor, path: ${join(dir, "no-such-list.txt")} }]\n`,
+      ),
+    }),
+    /risk\.ip_lists\[0\] "tor" \(.*no-such-list\.txt\): cannot read the list/,
+  ],
+  [
+    "a risk IP list without one valid entry",
+    () => ({
+      VIGIL_CONFIG: file(
+        "lists.yaml",
+        `risk:\n  ip_lists: [{ name: tor, path: ${file("tor.txt", "not-an-address\n10.0.0.0/99\n")} }]\n`,
+      ),
+    }),
+    /risk\.ip_lists\[0\] "tor" .*: no valid entry; 2 bad lines, first at line 1/,
+  ],
 ];
 
 describe("the start and `vigil check` refuse the same inputs, naming them, without a stack trace", () => {

@@ -1,6 +1,6 @@
 /**
  * The policy file is replaced by garbage while requests flow, against a real Vigil process
- * (main.ts's own wiring): the old policy keeps serving — no request sees a different answer —
+ * (`bun src/main.ts`): the old policy keeps serving — no request sees a different answer —
  * and the refusal is logged and counted in vigil_policy_reloads_total{result="error"}.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";

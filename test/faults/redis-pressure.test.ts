@@ -49,15 +49,28 @@ describe("Redis out of memory (maxmemory + noeviction)", () => {
     vigil = await startOn(redis, lines);
     ({ token } = await signIn(vigil.stores, { id: "olga" }, Date.now()));
     expect((await authRequest(vigil.url, { cookie: token })).status).toBe(200);
-    // Fill it: 1 MiB of data, then a maxmemory below what it holds, as when sessions outgrow it.
+    // 1 MiB of data, so that a maxmemory below what it holds makes Redis refuse writes.
     const filler = redis.connect();
     const blob = "x".repeat(16 * 1024);
     for (let i = 0; i < 64; i++) await filler.set(`filler:${i}`, blob);
-    const used = Number(/used_memory:(\d+)/.exec(await filler.info("memory"))?.[1]);
-    await filler.config("SET", "maxmemory", String(used - 512 * 1024));
-    await expect(filler.set("filler:last", "x")).rejects.toThrow(/^OOM/);
     filler.disconnect();
   }, 30_000);
+
+  /** A maxmemory below what Redis holds, as when sessions outgrow it: writes are refused. */
+  async function fill(): Promise<void> {
+    const admin = redis.connect();
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1]);
+    await admin.config("SET", "maxmemory", String(used - 512 * 1024));
+    await expect(admin.set("filler:last", "x")).rejects.toThrow(/^OOM/);
+    admin.disconnect();
+  }
+
+  /** No memory limit: Redis takes writes again. */
+  async function free(): Promise<void> {
+    const admin = redis.connect();
+    await admin.config("SET", "maxmemory", "0");
+    admin.disconnect();
+  }
 
   afterAll(async () => {
     await vigil?.close();
@@ -65,21 +78,25 @@ describe("Redis out of memory (maxmemory + noeviction)", () => {
   });
 
   test("bypass rules answer, protected decisions fail closed and say why", async () => {
-    expect((await authRequest(vigil.url, { uri: "/public/logo.svg" })).status).toBe(200);
-    expect((await authRequest(vigil.url, { cookie: token })).status).toBe(503);
-    expect((await authRequest(vigil.url, {})).status).toBe(503);
-    const failure = lines.find((line) => line.msg === "store read failed on the decision path");
-    expect(failure).toMatchObject({ cause: "out_of_memory", err: expect.stringMatching(/^OOM/) });
+    await fill();
+    try {
+      expect((await authRequest(vigil.url, { uri: "/public/logo.svg" })).status).toBe(200);
+      expect((await authRequest(vigil.url, { cookie: token })).status).toBe(503);
+      expect((await authRequest(vigil.url, {})).status).toBe(503);
+      const failure = lines.find((line) => line.msg === "store read failed on the decision path");
+      expect(failure).toMatchObject({ cause: "out_of_memory", err: expect.stringMatching(/^OOM/) });
+    } finally {
+      await free();
+    }
   });
 
   test("/readyz is 503 and names the cause while Redis refuses writes, 200 once it takes them again", async () => {
+    await fill();
     const full = await fetch(`${vigil.url}/readyz`);
     expect(full.status).toBe(503);
     expect(await full.json()).toMatchObject({ store: "unavailable", store_cause: "out_of_memory" });
 
-    const admin = redis.connect();
-    await admin.config("SET", "maxmemory", "0");
-    admin.disconnect();
+    await free();
     const ready = await fetch(`${vigil.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ store: "ok" });

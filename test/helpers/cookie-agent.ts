@@ -1,8 +1,9 @@
 /**
  * A user agent without a renderer: fetch with a cookie jar that keeps cookies per domain and path
- * as a browser does (host-only or Domain=, Path=, Max-Age/Expires). For flows made of redirects and
- * plain HTML forms, such as a sign-in at the test IdP, where starting Chromium would only add cost;
- * the browser journeys themselves run in Chromium.
+ * as RFC 6265 says (host-only or Domain=, Path= or the default path, Max-Age/Expires). SameSite and
+ * Secure are not modelled: every request is a top-level, same-site one over plain HTTP. For flows
+ * made of redirects and plain HTML forms, such as a sign-in at the test IdP, where starting
+ * Chromium would only add cost; the browser journeys themselves run in Chromium.
  */
 
 interface StoredCookie {
@@ -68,13 +69,12 @@ export class CookieAgent {
   private store(url: URL, line: string): void {
     const parsed = Bun.Cookie.parse(line);
     const domain = parsed.domain ? parsed.domain.replace(/^\./, "").toLowerCase() : url.hostname;
-    const cookie: StoredCookie = {
-      name: parsed.name,
-      value: parsed.value,
-      domain,
-      hostOnly: !parsed.domain,
-      path: parsed.path?.startsWith("/") ? parsed.path : defaultPath(url),
-    };
+    const hostOnly = !parsed.domain;
+    // A Domain the setting host is not inside is ignored, as a browser ignores it (§5.3 step 6).
+    if (!hostOnly && url.hostname !== domain && !url.hostname.endsWith(`.${domain}`)) return;
+    // Bun.Cookie.parse reports "/" for a missing or relative Path: read the attribute itself.
+    const path = /;\s*path=(\/[^;]*)/i.exec(line)?.[1]?.trim() ?? defaultPath(url);
+    const cookie: StoredCookie = { name: parsed.name, value: parsed.value, domain, hostOnly, path };
     if (parsed.maxAge !== undefined) cookie.expiresAt = Date.now() + parsed.maxAge * 1000;
     else if (parsed.expires !== undefined) cookie.expiresAt = new Date(parsed.expires).getTime();
     this.put(cookie);

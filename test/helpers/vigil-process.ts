@@ -1,7 +1,7 @@
 /**
  * Real Vigil processes for tests: every test that starts `bun src/main.ts` or `bun src/cli.ts`
  * goes through here. `spawnVigilProcess` starts a server on a free loopback port and waits until
- * it answers (for main.ts's own wiring, several replicas, or a process whose memory can be read
+ * it answers (for the production start and wiring, several replicas, or a process whose memory can be read
  * from /proc); `runBun` runs a command to its exit (the CLI, or a start that must refuse);
  * `runCli` runs the CLI's own entry function in this process, as `bun src/cli.ts` would.
  */
@@ -9,7 +9,6 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { runCli as runVigilCli } from "../../src/cli.ts";
 import { RUNTIME_ENV } from "../../src/runtime-tuning.ts";
 import { freeLoopbackPort } from "./free-port.ts";
 
@@ -195,8 +194,10 @@ export async function runBun(
 /**
  * Runs `vigil …` as `bun src/cli.ts …` would, in this process: src/cli.ts's own runCli with the
  * runner's environment, REDIS_URL, VIGIL_CONFIG and VIGIL_ADMIN_TOKEN only when `env` gives them,
- * and what it prints collected as the process's stdout and stderr. The process wrapper itself (exit
- * code, streams) is tested through runBun in test/cli/cli.test.ts.
+ * and what it prints collected as the process's stdout and stderr. Relative paths resolve from this
+ * process's working directory (the repository under `bun test`), as runBun's do from the
+ * repository. The process wrapper itself (exit code, streams) is tested through runBun in
+ * test/cli/cli.test.ts.
  */
 export async function runCli(
   args: string[],
@@ -210,6 +211,8 @@ export async function runCli(
     err: (line: string) => stderr.push(`${line}\n`),
   };
   const only = { REDIS_URL: undefined, VIGIL_CONFIG: undefined, VIGIL_ADMIN_TOKEN: undefined, ...env };
+  // Loaded on first use: most files that spawn Vigil never run the CLI.
+  const { runCli: runVigilCli } = await import("../../src/cli.ts");
   const code = await runVigilCli(args, io, { env: childEnv(only, inheritVigilEnv) });
   return { code, stdout: stdout.join(""), stderr: stderr.join("") };
 }

@@ -3,7 +3,7 @@
  * upload (no Content-Length) of several MiB to the unauthenticated POST /events and
  * POST /webauthn/* gets 413 with a JSON reason as soon as it passes the endpoint's limit, while the
  * client is still sending, so the server never held the body. Real sockets, real Redis, and a real
- * Vigil process (main.ts's own Bun.serve limit) whose memory is read from /proc.
+ * Vigil process (server.ts's own Bun.serve limit) whose memory is read from /proc.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -111,7 +111,7 @@ describe("bodies within the limit still work", () => {
   });
 });
 
-describe("a real Vigil process (main.ts)", () => {
+describe("a real Vigil process (bun src/main.ts)", () => {
   const rssMiB = (pid: number) =>
     Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 

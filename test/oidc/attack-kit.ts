@@ -63,7 +63,9 @@ export async function untilCallback(
     if (location !== null) {
       const next = new URL(location, url);
       if (next.href.startsWith(callbackPrefix)) {
-        const flowCookie = agent.cookie(`${stack.origin}/oidc/${provider}/callback`, "vigil_oidc") ?? "";
+        const flowCookie = agent.cookie(next.href, "vigil_oidc");
+        // Vigil sets it when the flow starts: without it every delivery would fail as flow_missing.
+        if (flowCookie === undefined) throw new Error(`no vigil_oidc cookie for ${next.pathname}`);
         return { callback: next, flowCookie, agent };
       }
       url = next;

@@ -10,6 +10,7 @@
  */
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { ConfigError } from "../../config/load.ts";
 import { type CompiledIpList, compileIpList, type IpListSpec } from "../../risk/ip-set.ts";
 import { type ParsedIpList, parseIpList } from "../../risk/list-format.ts";
 import type { IpListMatcher } from "../../risk/types.ts";
@@ -60,7 +61,7 @@ export class IpListLoader {
   private snapshot: readonly IpListMatcher[];
   private closed = false;
 
-  /** Loads every list synchronously; throws (naming list and path) when one cannot be used. */
+  /** Loads every list synchronously; throws a ConfigError (naming list and path) when one cannot be used. */
   constructor(specs: readonly IpListFileSpec[], options: IpListLoaderOptions = {}) {
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.report = options.onReload ?? (() => {});
@@ -165,12 +166,12 @@ function loadAtStart(spec: IpListFileSpec, index: number, report: (result: IpLis
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`${where}: cannot read the list: ${(error as Error).message}`);
+    throw new ConfigError(`${where}: cannot read the list: ${(error as Error).message}`);
   }
   const parsed = parseIpList(text);
   if (parsed.cidrs.length === 0 && parsed.badLines > 0) {
     const first = parsed.firstBad;
-    throw new Error(
+    throw new ConfigError(
       `${where}: no valid entry; ${parsed.badLines} bad lines, first at line ${first?.line}: "${first?.text}"`,
     );
   }

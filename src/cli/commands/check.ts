@@ -1,36 +1,24 @@
-import { existsSync } from "node:fs";
-import { readPolicyFile } from "../../adapters/files/policy-source.ts";
+import { checkStartFiles } from "../../adapters/files/start-files.ts";
 import { discover } from "../../oidc/providers.ts";
-import type { Policy } from "../../policy/compile.ts";
 import { type Command, parseCommandArgs } from "../command.ts";
-import { CliError } from "../context.ts";
 
-/** Validates the configuration (file + environment) and the policy file with the start's own code. */
+/** Validates the configuration (file + environment), the policy file and the IP lists with the start's own code. */
 export const check: Command = {
   name: "check",
   summary:
-    "validate the configuration and the policy file (exit 0 valid, 2 invalid); --probe-oidc also fetches each identity provider's discovery (exit 1 when one fails)",
+    "validate the configuration, the policy file and the IP lists (exit 0 valid, 2 invalid); --probe-oidc also fetches each identity provider's discovery (exit 1 when one fails)",
   usage: "[--probe-oidc]",
   async run(args, ctx) {
     const { values } = parseCommandArgs(this, args, [], { "probe-oidc": { type: "boolean" } });
     const config = ctx.config(); // a ConfigError is reported by cli.ts with exit 2
     ctx.out(`config ok (${config.source})`);
-    let policy: Policy;
-    try {
-      policy = readPolicyFile(config.policy_path, { defaultMaxAgeMs: config.stepup.default_max_age });
-    } catch (error) {
-      throw new CliError(2, (error as Error).message);
-    }
+    // A PolicyError or ConfigError naming the file is reported by cli.ts with exit 2.
+    const policy = checkStartFiles(config);
     ctx.out(
       `policy ok (${config.policy_path ?? "built-in sample"}, version ${policy.version}, ${policy.rules.length} rules)`,
     );
-    const missing = config.risk.ip_lists.filter((list) => !existsSync(list.path));
-    if (missing.length > 0) {
-      throw new CliError(
-        2,
-        `risk.ip_lists: file not found: ${missing.map((l) => `${l.name} (${l.path})`).join(", ")}`,
-      );
-    }
+    if (config.risk.ip_lists.length > 0)
+      ctx.out(`ip lists ok (${config.risk.ip_lists.map((l) => l.name).join(", ")})`);
     for (const provider of config.oidc.providers) {
       // Secrets were read by ctx.config() (a missing one is a ConfigError); never printed.
       ctx.out(
