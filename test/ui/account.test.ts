@@ -4,6 +4,8 @@
  * authenticator and sign in with it, rename and delete passkeys (never the last), sign out another
  * session and every other session (refused by /auth at once), all audited; cross-origin posts and
  * stale passkey checks are refused; axe-core passes on every state of the page.
+ * The tests are the ordered steps of one browser session (each builds on the one before): they
+ * run in file order, not alone or shuffled.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";

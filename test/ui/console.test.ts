@@ -5,6 +5,8 @@
  * user. Authorization: a non-admin gets nothing, cross-origin posts are refused, a stale passkey
  * check sends the admin to step-up, and a revoked admin session loses the console on the next click.
  * axe-core passes on every console page.
+ * The tests are the ordered steps of one browser session (each builds on the one before): they
+ * run in file order, not alone or shuffled.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
