@@ -222,3 +222,20 @@ describe("the start and `vigil check` refuse the same inputs, naming them, witho
     }
   }, 30_000);
 });
+
+describe("the start", () => {
+  test("started from another directory (`bun /path/to/src/main.ts`), Vigil serves its pages", async () => {
+    const vigil = await spawnVigilProcess(newcomerEnv({}), {
+      readyPath: "/healthz",
+      inheritVigilEnv: false,
+      cwd: dir,
+    });
+    try {
+      const login = await fetch(`${vigil.url}/login`);
+      expect(login.status).toBe(200);
+      expect(await login.text()).toContain("<title>Sign in");
+    } finally {
+      await vigil.stop();
+    }
+  }, 30_000);
+});

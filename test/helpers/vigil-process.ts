@@ -39,6 +39,8 @@ export interface SpawnOptions {
    * REDIS_URL (so only `env` configures the child). Default true.
    */
   inheritVigilEnv?: boolean;
+  /** The working directory to start in (default the repository); main.ts is named by its absolute path. */
+  cwd?: string;
 }
 
 /**
@@ -59,11 +61,11 @@ function childEnv(env: Record<string, string | undefined>, inheritVigilEnv: bool
 
 export async function spawnVigilProcess(
   env: Record<string, string | undefined>,
-  { readyPath = "/readyz", timeoutMs = 20_000, inheritVigilEnv = true }: SpawnOptions = {},
+  { readyPath = "/readyz", timeoutMs = 20_000, inheritVigilEnv = true, cwd = ROOT }: SpawnOptions = {},
 ): Promise<VigilProcess> {
   const port = await freeLoopbackPort();
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: ROOT,
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts")], {
+    cwd,
     // Started as `bun start` and the image start it (the load test's memory check covers that).
     env: childEnv({ ...env, VIGIL_PORT: String(port) }, inheritVigilEnv),
     stdin: "ignore",

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The account page: the signed-in person's passkeys and sessions, with the actions they may take.
  * Passkey changes show only after a fresh passkey check; without one the page offers that check.

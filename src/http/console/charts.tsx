@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * Server-rendered SVG charts for the console overview (no script, no external library): a line
  * chart of decisions per second by outcome, and horizontal bar charts. Colours come from the

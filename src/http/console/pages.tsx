@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The admin console's pages: overview (drawn from the metrics history), user search, a user's page
  * with every admin action, the one-time link page (with its QR code) and the audit trail.

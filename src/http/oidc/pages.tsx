@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The pages of the OIDC flow: only its problems have their own (success is a redirect). */
 import type { FC } from "hono/jsx";
 import { MessagePage } from "../portal/pages.tsx";

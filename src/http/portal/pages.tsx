@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The portal's pages: small, server-rendered (hono/jsx), accessible, and clear about what is
  * asked, why, and what to do without a passkey. One script (the bundled ceremony) and the shared

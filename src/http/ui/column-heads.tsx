@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The heading row of the account page's and the console's tables. */
 import type { FC } from "hono/jsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The HTML pages a browser sees when something is refused or fails: 400, 403, 404, 429, 500,
  * 503. API clients keep their JSON answers: callers pick HTML only when wantsHtml(accept).

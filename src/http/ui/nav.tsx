@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The header navigation of signed-in pages: account, console (for admins) and sign-out. */
 import type { FC } from "hono/jsx";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The frame of every HTML page Vigil serves: head (CSP-nonced stylesheet and optional script),
  * a header with the product name, configured title and logo, and the page's main content.
