@@ -20,6 +20,8 @@ export async function start(config: Config) {
   // Before any Redis client exists: without it ioredis traces every command under Bun.
   ensureTracingHasSubscribers();
   const metrics = createMetrics();
+  // First, before Redis: an unusable list stops the start (ConfigError, exit 2) having changed nothing.
+  const ipLists = createIpLists(config, logger);
   const stores = await createStores(config, logger, metrics);
   const policy = createPolicySource(config, logger, metrics);
   // Secrets go to stdout only, never to the logger.
@@ -30,7 +32,6 @@ export async function start(config: Config) {
   ).catch((error: Error) =>
     logger.warn({ err: error.message }, "first-admin bootstrap skipped: the store did not answer"),
   );
-  const ipLists = createIpLists(config, logger);
   if (config.trusted_proxies.length === 0 && !config.publicOrigin.includes("localhost")) {
     logger.warn("trusted_proxies is empty: X-Forwarded-For is ignored and every client looks like the proxy");
   }

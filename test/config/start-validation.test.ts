@@ -150,14 +150,14 @@ const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     /events\.transmitters\.0\.keys\.keys\.0: .*EC/,
   ],
   [
-    "a risk IP list file that does not exist",
+    "two risk IP list files that do not exist: both named at once",
     () => ({
       VIGIL_CONFIG: file(
         "lists.yaml",
-        `risk:\n  ip_lists: [{ name: tor, path: ${join(dir, "no-such-list.txt")} }]\n`,
+        `risk:\n  ip_lists:\n    - { name: tor, path: ${join(dir, "no-such-list.txt")} }\n    - { name: drop, path: ${join(dir, "no-drop.txt")} }\n`,
       ),
     }),
-    /risk\.ip_lists\[0\] "tor" \(.*no-such-list\.txt\): cannot read the list/,
+    /risk\.ip_lists\[0\] "tor" \(.*no-such-list\.txt\): cannot read the list.*; risk\.ip_lists\[1\] "drop" \(.*no-drop\.txt\)/,
   ],
   [
     "a risk IP list without one valid entry",

@@ -181,6 +181,8 @@ export async function startOidcStack(options: OidcStackOptions = {}): Promise<Oi
       idp = await startTestIdp({ ...idpOptions, signingKey: idp.signingKey });
     },
     async close() {
+      // Test workers keep process.env from one file to the next: leave none of this stack's.
+      delete process.env[SECRET_ENV];
       providersA.close();
       providersB.close();
       await idp.stop();

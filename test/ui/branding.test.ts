@@ -31,6 +31,18 @@ test("ui.logo_path: a missing, empty or oversized file stops the start; a good o
   expect(branding.title).toBe("Example");
 });
 
+test("ui.logo_path: a file replaced between two starts in one process is read again", () => {
+  const path = join(dir, "replaced.svg");
+  writeFileSync(path, "<svg xmlns='http://www.w3.org/2000/svg'/>");
+  const config = resolveConfig({ ui: { logo_path: path } });
+  const first = brandingOf(config).logoPath;
+  expect(brandingOf(config).logoPath).toBe(first);
+  writeFileSync(path, "<svg xmlns='http://www.w3.org/2000/svg' width='48'/>");
+  expect(brandingOf(config).logoPath).not.toBe(first);
+  writeFileSync(path, "");
+  expect(() => brandingOf(config)).toThrow("ui.logo_path");
+});
+
 const facts = (isBrowser: boolean) =>
   ({ isBrowser, originalUrl: "https://app.example.com/x" }) as RequestFacts;
 const settings = { publicOrigin: "https://auth.example.com" };

@@ -65,7 +65,18 @@ export class IpListLoader {
   constructor(specs: readonly IpListFileSpec[], options: IpListLoaderOptions = {}) {
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.report = options.onReload ?? (() => {});
-    this.states = specs.map((spec, index) => loadAtStart(spec, index, this.report));
+    const failures: string[] = [];
+    const states = specs.map((spec, index) => {
+      try {
+        return loadAtStart(spec, index, this.report);
+      } catch (error) {
+        failures.push((error as Error).message);
+        return undefined;
+      }
+    });
+    // Every unusable list in one message, so one fix-and-retry is enough.
+    if (failures.length > 0) throw new ConfigError(failures.join("; "));
+    this.states = states as ListState[];
     this.snapshot = this.freeze();
     if (options.watch ?? true) this.watchDirectories();
   }

@@ -1,7 +1,7 @@
 /**
- * The files a start reads, checked with the code the running service loads them with: the policy
- * (compiled) and every risk IP list (read and parsed). `bun src/main.ts` runs this before it loads
- * the rest and `vigil check` runs it too, so what one refuses the other refuses.
+ * The files a start reads, checked by `vigil check` with the code the start loads them with: the
+ * policy (compiled, as main.ts does first) and every risk IP list (as server.ts's IpListLoader
+ * does), so what one refuses the other refuses.
  */
 import type { Config } from "../../config/load.ts";
 import type { Policy } from "../../policy/compile.ts";

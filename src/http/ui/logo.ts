@@ -3,7 +3,7 @@
  * content-hashed path. A missing, empty or oversized file stops the start with a clear message.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 export const MAX_LOGO_BYTES = 256 * 1024;
 
@@ -23,7 +23,10 @@ export interface LogoAsset {
 const loaded = new Map<string, LogoAsset>();
 
 export function loadLogo(filePath: string): LogoAsset {
-  const cached = loaded.get(filePath);
+  // Keyed by the file's state too: an app built later in the same process sees a replaced file.
+  const stat = statSync(filePath, { throwIfNoEntry: false });
+  const key = `${filePath}\0${stat?.mtimeMs}\0${stat?.size}`;
+  const cached = loaded.get(key);
   if (cached) return cached;
   const extension = /\.(svg|png|webp)$/i.exec(filePath)?.[1]?.toLowerCase() ?? "";
   const contentType = TYPES[extension];
@@ -39,6 +42,6 @@ export function loadLogo(filePath: string): LogoAsset {
   }
   const hash = createHash("sha256").update(body).digest("hex").slice(0, 16);
   const asset = { path: `/assets/logo.${hash}.${extension}`, body, contentType };
-  loaded.set(filePath, asset);
+  loaded.set(key, asset);
   return asset;
 }
