@@ -3,9 +3,9 @@
  * passkey and this device's session, confirm with a passkey, add a second passkey from another
  * authenticator and sign in with it, rename and delete passkeys (never the last), sign out another
  * session and every other session (refused by /auth at once), all audited; cross-origin posts and
- * stale passkey checks are refused; axe-core passes on every state of the page.
- * The tests are the ordered steps of one browser session (each builds on the one before): they
- * run in file order, not alone or shuffled.
+ * stale passkey checks are refused; axe-core passes on every state of the page. The tests share one
+ * browser; each enrolls a user of its own with a fresh authenticator (enrolledUser), so they pass
+ * alone and in any order.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
@@ -23,6 +23,7 @@ describe.skipIf(!hasChromium())("account page", () => {
   let page: Page;
   let cdp: CDPSession;
   let cspRefusals: string[];
+  let users = 0;
 
   const addAuthenticator = async (): Promise<string> => {
     const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
@@ -75,10 +76,10 @@ describe.skipIf(!hasChromium())("account page", () => {
       },
       [path, fields] as const,
     );
-  const otherSession = (device: string) =>
+  const otherSession = (userId: string, device: string) =>
     portal.stores.sessions.create(
       {
-        userId: "alice",
+        userId,
         acr: "passkey",
         amr: ["hwk", "user", "mfa"],
         authAt: Date.now(),
@@ -92,16 +93,47 @@ describe.skipIf(!hasChromium())("account page", () => {
       3600_000,
     );
 
-  test("enroll, then the account page lists the passkey and this device; changes wait for a passkey check", async () => {
+  /**
+   * A new user enrolled from an admin's link in the browser, with a fresh authenticator that holds
+   * only this user's passkey: signed in, on the portal's home page. Its user id.
+   */
+  async function enrolledUser(): Promise<string> {
+    const user = `alice-${++users}`;
+    await removeAllAuthenticators();
     await addAuthenticator();
+    await context.clearCookies();
     const minted = await mintEnrollment(
       { stores: portal.stores, config: portal.config },
-      { userId: "alice", groups: ["staff"] },
+      { userId: user, groups: ["staff"] },
       Date.now(),
     );
     await page.goto(minted.url);
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);
+    return user;
+  }
+
+  /** On /account after a fresh passkey check: changes are allowed. */
+  async function confirmedOnAccount(): Promise<void> {
+    await page.goto(`${portal.origin}/account`);
+    await page.getByRole("link", { name: "confirm it's you" }).click();
+    await runCeremony(page);
+    await page.waitForURL(`${portal.origin}/account`);
+    await expect(page.locator("#start").isEnabled()).resolves.toBe(true);
+  }
+
+  /** A second passkey from another authenticator (the only one left in the browser). */
+  async function addSecondPasskey(user: string): Promise<void> {
+    // The first authenticator holds a passkey for this account already (excluded): use another.
+    await removeAllAuthenticators();
+    await addAuthenticator();
+    await runCeremony(page);
+    await page.waitForURL(/\/account\?m=added/);
+    expect(await portal.stores.credentials.listByUser(user)).toHaveLength(2);
+  }
+
+  test("enroll, then the account page lists the passkey and this device; changes wait for a passkey check", async () => {
+    await enrolledUser();
     await page.getByRole("link", { name: "Your passkeys and sessions" }).click();
     await page.waitForURL(`${portal.origin}/account`);
 
@@ -125,19 +157,11 @@ describe.skipIf(!hasChromium())("account page", () => {
   }, 90_000);
 
   test("confirm it's you, add a second passkey from another authenticator, sign in with it", async () => {
-    await page.getByRole("link", { name: "confirm it's you" }).click();
-    await runCeremony(page);
-    await page.waitForURL(`${portal.origin}/account`);
-    await expect(page.locator("#start").isEnabled()).resolves.toBe(true);
-
-    // The first authenticator holds a passkey for this account already (excluded): use another.
-    await removeAllAuthenticators();
-    await addAuthenticator();
-    await runCeremony(page);
-    await page.waitForURL(/\/account\?m=added/);
+    const user = await enrolledUser();
+    await confirmedOnAccount();
+    await addSecondPasskey(user);
     await expect(page.locator("[role=status].notice").textContent()).resolves.toBe("Passkey added.");
     await expect(page.locator("section[aria-labelledby=passkeys] tbody tr").count()).resolves.toBe(2);
-    expect(await portal.stores.credentials.listByUser("alice")).toHaveLength(2);
     expect(await checkPage(page, "account")).toEqual([]);
 
     // Sign in afresh: only the new authenticator is left, so the new passkey is the one used.
@@ -149,10 +173,10 @@ describe.skipIf(!hasChromium())("account page", () => {
   }, 90_000);
 
   test("rename and delete passkeys after a fresh check, never the last one", async () => {
-    await page.getByRole("link", { name: "confirm it's you" }).click();
-    await runCeremony(page);
-    await page.waitForURL(`${portal.origin}/account`);
-    const [older, newer] = await portal.stores.credentials.listByUser("alice");
+    const user = await enrolledUser();
+    await confirmedOnAccount();
+    await addSecondPasskey(user);
+    const [older, newer] = await portal.stores.credentials.listByUser(user);
 
     const nameField = page.locator(`input[id="name-${newer?.id}"]`);
     await nameField.fill("Work laptop");
@@ -165,12 +189,12 @@ describe.skipIf(!hasChromium())("account page", () => {
       .locator(`form[action="/account/passkeys/${encodeURIComponent(older?.id ?? "")}/delete"] button`)
       .click();
     await page.waitForURL(/m=deleted/);
-    expect(await portal.stores.credentials.listByUser("alice")).toHaveLength(1);
+    expect(await portal.stores.credentials.listByUser(user)).toHaveLength(1);
     // The last passkey has no delete button, and a forged delete is refused with the reason.
     await expect(page.locator("button.danger", { hasText: "Delete" }).count()).resolves.toBe(0);
     const forged = await postFromPage(`/account/passkeys/${encodeURIComponent(newer?.id ?? "")}/delete`, {});
     expect(forged.url).toContain("m=last_passkey");
-    expect(await portal.stores.credentials.listByUser("alice")).toHaveLength(1);
+    expect(await portal.stores.credentials.listByUser(user)).toHaveLength(1);
 
     // A rename with a bad name changes nothing.
     const bad = await postFromPage(`/account/passkeys/${encodeURIComponent(newer?.id ?? "")}/rename`, {
@@ -181,7 +205,9 @@ describe.skipIf(!hasChromium())("account page", () => {
   }, 90_000);
 
   test("sign out another session and every other session: /auth refuses them at once", async () => {
-    const tablet = await otherSession("Safari 18 on iPadOS");
+    const user = await enrolledUser();
+    await confirmedOnAccount();
+    const tablet = await otherSession(user, "Safari 18 on iPadOS");
     await page.reload();
     expect(await page.locator("section[aria-labelledby=sessions]").textContent()).toContain(
       "Safari 18 on iPadOS",
@@ -191,25 +217,28 @@ describe.skipIf(!hasChromium())("account page", () => {
     await page.waitForURL(/m=ended/);
     expect((await auth(tablet.token)).status).toBe(302);
 
-    const [a, b] = [await otherSession("Firefox 133 on Windows"), await otherSession("Edge 131 on macOS")];
+    const [a, b] = [
+      await otherSession(user, "Firefox 133 on Windows"),
+      await otherSession(user, "Edge 131 on macOS"),
+    ];
     await page.reload();
-    // The two new ones, plus the session the browser had before it signed in again (its cookie was
-    // cleared, the session itself lives on until it times out or is ended).
-    await page.getByRole("button", { name: "Sign out everywhere else (3)" }).click();
+    await page.getByRole("button", { name: "Sign out everywhere else (2)" }).click();
     await page.waitForURL(/m=ended_others/);
     expect((await auth(a.token)).status).toBe(302);
     expect((await auth(b.token)).status).toBe(302);
     const mine = await cookieToken();
     expect((await auth(mine ?? "")).status).toBe(200);
-    expect(await portal.stores.sessions.listByUser("alice")).toHaveLength(1);
+    expect(await portal.stores.sessions.listByUser(user)).toHaveLength(1);
     expect(await checkPage(page, "account-sessions")).toEqual([]);
     expect(cspRefusals).toEqual([]);
   }, 90_000);
 
   test("cross-origin posts and stale passkey checks are refused and change nothing", async () => {
-    const victim = await otherSession("Chrome 131 on Android");
+    const user = await enrolledUser();
+    await confirmedOnAccount();
+    const victim = await otherSession(user, "Chrome 131 on Android");
     const token = (await cookieToken()) ?? "";
-    const [passkey] = await portal.stores.credentials.listByUser("alice");
+    const [passkey] = await portal.stores.credentials.listByUser(user);
     const forged = await fetch(`${portal.url}/account/sessions/end-others`, {
       method: "POST",
       headers: {
@@ -250,25 +279,55 @@ describe.skipIf(!hasChromium())("account page", () => {
     portal.clock.now = undefined;
     expect(stale.status).toBe(303);
     expect(stale.headers.get("location")).toStartWith("/stepup?rd=");
-    expect((await portal.stores.credentials.get(passkey?.id ?? ""))?.name).toBe("Work laptop");
+    expect((await portal.stores.credentials.get(passkey?.id ?? ""))?.name).toBe(passkey?.name);
+    // The same post from this origin within the check's age goes through (the control).
+    const fresh = await fetch(`${portal.url}/account/passkeys/${passkey?.id}/rename`, {
+      method: "POST",
+      headers: {
+        cookie: `vigil_session=${token}`,
+        origin: portal.origin,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: "name=later",
+      redirect: "manual",
+    });
+    expect(fresh.status).toBe(303);
+    expect((await portal.stores.credentials.get(passkey?.id ?? ""))?.name).toBe("later");
   }, 60_000);
 
   test("every change is in the audit trail, as the user, from the account page", async () => {
-    const records = await portal.stores.audit.recent(50);
-    const actions = records.filter((r) => r.via === "account").map((r) => `${r.action}:${r.result}`);
-    expect(actions).toEqual([
+    const user = await enrolledUser();
+    await confirmedOnAccount();
+    await addSecondPasskey(user);
+    const [older, newer] = await portal.stores.credentials.listByUser(user);
+    const rename = (name: string) =>
+      postFromPage(`/account/passkeys/${encodeURIComponent(newer?.id ?? "")}/rename`, { name });
+    expect((await rename("Work laptop")).url).toContain("m=renamed");
+    expect((await rename("x".repeat(65))).url).toContain("m=invalid_name");
+    const deleted = await postFromPage(`/account/passkeys/${encodeURIComponent(older?.id ?? "")}/delete`, {});
+    expect(deleted.url).toContain("m=deleted");
+    const last = await postFromPage(`/account/passkeys/${encodeURIComponent(newer?.id ?? "")}/delete`, {});
+    expect(last.url).toContain("m=last_passkey");
+    const tablet = await otherSession(user, "Safari 18 on iPadOS");
+    expect((await postFromPage(`/account/sessions/${tablet.session.id}/end`, {})).url).toContain("m=ended");
+    await otherSession(user, "Firefox 133 on Windows");
+    expect((await postFromPage("/account/sessions/end-others", {})).url).toContain("m=ended_others");
+
+    const records = (await portal.stores.audit.recent(200)).filter((r) => r.target === user);
+    expect(records.map((r) => `${r.action}:${r.result}`)).toEqual([
       "end_other_sessions:ok",
       "end_session:ok",
-      "rename_passkey:invalid_name",
       "delete_passkey:last_passkey",
       "delete_passkey:ok",
+      "rename_passkey:invalid_name",
       "rename_passkey:ok",
       "add_passkey:ok",
     ]);
-    for (const r of records) expect(r).toMatchObject({ actor: "alice", target: "alice", ip: "127.0.0.1" });
-  });
+    for (const r of records) expect(r).toMatchObject({ actor: user, via: "account", ip: "127.0.0.1" });
+  }, 90_000);
 
   test("the header's sign-out ends this session: /auth refuses its cookie at once", async () => {
+    await enrolledUser();
     await page.goto(`${portal.origin}/account`);
     const token = (await cookieToken()) ?? "";
     expect((await auth(token)).status).toBe(200);
@@ -278,6 +337,8 @@ describe.skipIf(!hasChromium())("account page", () => {
   }, 30_000);
 
   test("the signed-in home page's sign-out works too", async () => {
+    await enrolledUser();
+    await context.clearCookies();
     await page.goto(`${portal.origin}/login`);
     await runCeremony(page);
     await page.waitForURL(`${portal.origin}/`);
