@@ -63,13 +63,24 @@ async function usersOnTwoMasters(): Promise<[string, string]> {
   throw new Error("every user landed on one master");
 }
 
+/** Runs `work` with `node` stopped (SIGSTOP); returns once the node is back with its link to its master up. */
 async function frozen<T>(node: ClusterNode, work: () => Promise<T>): Promise<T> {
   node.child.kill("SIGSTOP");
   try {
     return await work();
   } finally {
     node.child.kill("SIGCONT");
+    await linkUp(node);
   }
+}
+
+/** Waits until a thawed replica reports its link to its master up again. */
+async function linkUp(node: ClusterNode): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if ((await cluster.cli(node.port, ["info", "replication"])).includes("master_link_status:up")) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`replica ${node.port} did not get its link to its master back`);
 }
 
 const outcome = (write: Promise<unknown>) =>
@@ -83,7 +94,8 @@ beforeAll(async () => {
   prefix = uniquePrefix();
   stores = createRedisStores(await clusterClient(), prefix, {
     writeClient: await clusterClient(),
-    writeConfirmation: { replicas: "auto", timeoutMs: 300 },
+    // Long enough that a healthy replica acknowledges on a loaded machine; a frozen one never does.
+    writeConfirmation: { replicas: "auto", timeoutMs: 1_000 },
   });
 }, 60_000);
 
