@@ -251,46 +251,30 @@ describe.skipIf(!hasChromium())("account page", () => {
     });
     expect(forged.status).toBe(403);
     expect((await auth(victim.token)).status).toBe(200);
-    const crossSite = await fetch(`${portal.url}/account/passkeys/${passkey?.id}/rename`, {
-      method: "POST",
-      headers: {
-        cookie: `vigil_session=${token}`,
-        origin: portal.origin,
-        "sec-fetch-site": "cross-site",
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      body: "name=pwned",
-      redirect: "manual",
-    });
-    expect(crossSite.status).toBe(403);
+    /** A rename of the passkey posted with this session's cookie, from `portal.origin` unless `headers` say otherwise. */
+    const rename = (name: string, headers: Record<string, string> = {}) =>
+      fetch(`${portal.url}/account/passkeys/${passkey?.id}/rename`, {
+        method: "POST",
+        headers: {
+          cookie: `vigil_session=${token}`,
+          origin: portal.origin,
+          "content-type": "application/x-www-form-urlencoded",
+          ...headers,
+        },
+        body: new URLSearchParams({ name }),
+        redirect: "manual",
+      });
+    expect((await rename("pwned", { "sec-fetch-site": "cross-site" })).status).toBe(403);
 
     // Past account.reauth_max_age the passkey check is stale: sent to step-up, nothing renamed.
     portal.clock.now = Date.now() + portal.config.account.reauth_max_age + 60_000;
-    const stale = await fetch(`${portal.url}/account/passkeys/${passkey?.id}/rename`, {
-      method: "POST",
-      headers: {
-        cookie: `vigil_session=${token}`,
-        origin: portal.origin,
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      body: "name=later",
-      redirect: "manual",
-    });
+    const stale = await rename("later");
     portal.clock.now = undefined;
     expect(stale.status).toBe(303);
     expect(stale.headers.get("location")).toStartWith("/stepup?rd=");
     expect((await portal.stores.credentials.get(passkey?.id ?? ""))?.name).toBe(passkey?.name);
-    // The same post from this origin within the check's age goes through (the control).
-    const fresh = await fetch(`${portal.url}/account/passkeys/${passkey?.id}/rename`, {
-      method: "POST",
-      headers: {
-        cookie: `vigil_session=${token}`,
-        origin: portal.origin,
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      body: "name=later",
-      redirect: "manual",
-    });
+    // The same post within the check's age goes through (the control).
+    const fresh = await rename("later");
     expect(fresh.status).toBe(303);
     expect((await portal.stores.credentials.get(passkey?.id ?? ""))?.name).toBe("later");
   }, 60_000);
