@@ -23,6 +23,7 @@ import { CidrSet } from "./net/cidr-set.ts";
 import type { Logger } from "./observe/logger.ts";
 import type { Metrics } from "./observe/metrics.ts";
 import type { OidcProviders } from "./oidc/providers.ts";
+import type { Policy } from "./policy/compile.ts";
 import type { Stores } from "./ports.ts";
 
 /** What the stores are built with besides the config; tests give each run its own key prefix. */
@@ -97,7 +98,12 @@ export async function createStores(
 }
 
 /** The policy file (or the built-in sample), watched; every reload is logged and counted. */
-export function createPolicySource(config: Config, logger: Logger, metrics: Metrics): PolicySource {
+export function createPolicySource(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  initial?: Policy,
+): PolicySource {
   const source = new PolicySource(
     config.policy_path,
     { defaultMaxAgeMs: config.stepup.default_max_age },
@@ -108,6 +114,7 @@ export function createPolicySource(config: Config, logger: Logger, metrics: Metr
         else logger.error({ err: result.error }, "policy reload refused; the previous policy keeps serving");
       },
     },
+    initial,
   );
   source.watch();
   return source;

@@ -11,11 +11,12 @@ import { SERVER_MAX_BODY_BYTES } from "./http/read-body.ts";
 import { createLogger, drainLogger } from "./observe/logger.ts";
 import { createMetrics } from "./observe/metrics.ts";
 import { createOidcProviders } from "./oidc/providers.ts";
+import type { Policy } from "./policy/compile.ts";
 import { missingRuntimeEnv } from "./runtime-tuning.ts";
 import { bootstrapFirstAdmin } from "./webauthn/enrollment.ts";
 
-/** Builds Vigil from a valid config and serves it until SIGTERM/SIGINT. */
-export async function start(config: Config) {
+/** Builds Vigil from a valid config and its compiled policy, and serves it until SIGTERM/SIGINT. */
+export async function start(config: Config, initialPolicy: Policy) {
   const logger = createLogger(config.log.level);
   // Before any Redis client exists: without it ioredis traces every command under Bun.
   ensureTracingHasSubscribers();
@@ -23,7 +24,7 @@ export async function start(config: Config) {
   // First, before Redis: an unusable list stops the start (ConfigError, exit 2) having changed nothing.
   const ipLists = createIpLists(config, logger);
   const stores = await createStores(config, logger, metrics);
-  const policy = createPolicySource(config, logger, metrics);
+  const policy = createPolicySource(config, logger, metrics, initialPolicy);
   // Secrets go to stdout only, never to the logger.
   await bootstrapFirstAdmin(
     { stores, config },

@@ -30,10 +30,13 @@ function pathMatches(requestPath: string, cookiePath: string): boolean {
   return cookiePath.endsWith("/") || requestPath[cookiePath.length] === "/";
 }
 
+/** RFC 6265 §5.1.3: `host` is `domain` or inside it. */
+function inDomain(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
+}
+
 function domainMatches(host: string, cookie: StoredCookie): boolean {
-  return cookie.hostOnly
-    ? host === cookie.domain
-    : host === cookie.domain || host.endsWith(`.${cookie.domain}`);
+  return cookie.hostOnly ? host === cookie.domain : inDomain(host, cookie.domain);
 }
 
 export class CookieAgent {
@@ -71,7 +74,7 @@ export class CookieAgent {
     const domain = parsed.domain ? parsed.domain.replace(/^\./, "").toLowerCase() : url.hostname;
     const hostOnly = !parsed.domain;
     // A Domain the setting host is not inside is ignored, as a browser ignores it (§5.3 step 6).
-    if (!hostOnly && url.hostname !== domain && !url.hostname.endsWith(`.${domain}`)) return;
+    if (!hostOnly && !inDomain(url.hostname, domain)) return;
     // Bun.Cookie.parse reports "/" for a missing or relative Path: read the attribute itself.
     const path = /;\s*path=(\/[^;]*)/i.exec(line)?.[1]?.trim() ?? defaultPath(url);
     const cookie: StoredCookie = { name: parsed.name, value: parsed.value, domain, hostOnly, path };

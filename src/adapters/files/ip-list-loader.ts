@@ -65,18 +65,17 @@ export class IpListLoader {
   constructor(specs: readonly IpListFileSpec[], options: IpListLoaderOptions = {}) {
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.report = options.onReload ?? (() => {});
+    this.states = [];
     const failures: string[] = [];
-    const states = specs.map((spec, index) => {
+    for (const [index, spec] of specs.entries()) {
       try {
-        return loadAtStart(spec, index, this.report);
+        this.states.push(loadAtStart(spec, index, this.report));
       } catch (error) {
         failures.push((error as Error).message);
-        return undefined;
       }
-    });
+    }
     // Every unusable list in one message, so one fix-and-retry is enough.
     if (failures.length > 0) throw new ConfigError(failures.join("; "));
-    this.states = states as ListState[];
     this.snapshot = this.freeze();
     if (options.watch ?? true) this.watchDirectories();
   }

@@ -52,8 +52,10 @@ export class PolicySource {
     readonly path: string | undefined,
     private readonly options: CompileOptions,
     private readonly events: PolicySourceEvents,
+    /** The file's policy already compiled at start (main.ts), so it is not compiled twice. */
+    initial?: Policy,
   ) {
-    this.policy = readPolicyFile(path, options);
+    this.policy = initial ?? readPolicyFile(path, options);
     events.onReload({ ok: true, version: this.policy.version });
   }
 
